@@ -251,3 +251,41 @@ def test_console_script_runs_in_a_fresh_process(applied: str) -> None:
     answer = json.loads(completed.stdout)
     expected = assign(FlowRule("winback", "winback", 15.0), "c42", global_rule=GLOBAL)
     assert answer["arm"] == expected.arm.value
+
+
+def test_import_command_prints_the_summary(applied: str, tmp_path: Path) -> None:
+    source = tmp_path / "conversions.csv"
+    source.write_text(
+        "conversion_id,unit_id,occurred_at,type,value\n"
+        "o1,c1,2026-11-03T10:00:00Z,purchase,25.5\n"
+        "o1,c1,2026-11-03T10:00:00Z,purchase,25.5\n"
+    )
+
+    code, stdout, _ = _invoke("import", "conversions", str(source))
+
+    assert code == 0
+    assert "rows read" in stdout
+    assert "│         2 │" in stdout.replace("rows read", "") or "2 " in stdout
+
+
+def test_import_command_rejects_bad_rows_with_exit_1(
+    applied: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "touches.csv"
+    source.write_text(
+        "touch_id,unit_id,channel,kind,occurred_at\nt1,c1,sms,tap,2026-11-03\n"
+    )
+
+    code, _, stderr = _invoke("import", "touches", str(source))
+
+    assert code == 1
+    assert "row 1 (line 2): kind: must be view, click or session" in stderr
+    assert "row 1 (line 2): occurred_at: is not an ISO 8601 time with a zone" in stderr
+    assert "nothing was written" in stderr
+
+
+def test_import_command_names_allowed_kinds(applied: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["import", "clicks", str(tmp_path / "x.csv")])
+
+    assert result.exit_code == 2
+    assert "hillstrom" in result.output

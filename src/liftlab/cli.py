@@ -11,7 +11,7 @@ import getpass
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -29,7 +29,9 @@ from liftlab.assignment import assign
 from liftlab.audience import AudienceError, split_audience
 from liftlab.config import get_settings
 from liftlab.experiments import ApplyResult, SpecError, apply_specs, load_specs
+from liftlab.hillstrom import HillstromError, load_hillstrom
 from liftlab.identity import IdentityError, resolve_unit_id
+from liftlab.ingest import KINDS, EventFileError, ImportRejectedError, import_file
 from liftlab.store.engine import describe_url, get_engine, session_scope
 from liftlab.store.entries import EntryRecord, entry_counts, record_entries
 from liftlab.store.flows import (
@@ -64,6 +66,9 @@ err = Console(stderr=True)
 PROGRESS_THRESHOLD = 100_000
 USER_ERRORS = (
     AudienceError,
+    EventFileError,
+    HillstromError,
+    ImportRejectedError,
     IdentityError,
     SchemaOutdatedError,
     SpecError,
@@ -220,11 +225,11 @@ def flows_command(
         out.print("no flows yet: run `liftlab apply experiments/`")
         return
     table = Table(title="Flows")
-    for column in ("key", "stage", "holdout %", "window h", "version",
+    for column in ("key", "stage", "holdout %", "window h", "ver",
                    "exposed", "holdout"):  # fmt: skip
         numeric = column not in ("key", "stage")
         table.add_column(
-            column, justify="right" if numeric else "left", no_wrap=not numeric
+            column, justify="right" if numeric else "left", no_wrap=column != "stage"
         )
     for row in rows:
         table.add_row(
@@ -360,16 +365,7 @@ def _split(
     skip_invalid: bool,
 ) -> None:
     engine = _store()
-    rows = _count_rows(path)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=rows <= PROGRESS_THRESHOLD,
-    ) as bar:
-        task = bar.add_task("normalising ids", total=rows)
+    with _progress(_count_rows(path), "normalising ids") as advance:
         split = split_audience(
             engine,
             flow,
@@ -378,7 +374,7 @@ def _split(
             region=region,
             record=record,
             skip_invalid=skip_invalid,
-            progress=lambda done: bar.advance(task, done),
+            progress=advance,
         )
 
     table = Table(title=f"{split.flow}: {split.rows:,} rows")
@@ -413,6 +409,82 @@ def _count_rows(path: Path) -> int:
         while chunk := handle.read(1 << 20):
             lines += chunk.count(b"\n")
     return max(lines - 1, 0)
+
+
+@app.command("import")
+def import_command(
+    kind: Annotated[
+        str,
+        typer.Argument(help=f"What the file holds: {', '.join(KINDS)}, or hillstrom."),
+    ],
+    path: Annotated[Path, typer.Argument(help="A CSV or Parquet file.")],
+    actor: Annotated[
+        str | None, typer.Option(help="Who imports (default: $LIFTLAB_ACTOR, user).")
+    ] = None,
+) -> None:
+    """Import events from a file: validated, all or nothing, safe to repeat."""
+    with _user_errors():
+        engine = _store()
+        if kind == "hillstrom":
+            _import_hillstrom(engine, path, _actor(actor))
+            return
+        if kind not in KINDS:
+            raise typer.BadParameter(
+                f"'{kind}' is not one of {', '.join(KINDS)}, hillstrom",
+                param_hint="KIND",
+            )
+        rows = _count_rows(path)
+        with _progress(rows, f"importing {kind}") as advance:
+            summary = import_file(
+                engine, kind, path, actor=_actor(actor), progress=advance
+            )
+    table = Table(title=f"{kind} from {path}")
+    for column in ("rows read", "inserted", "updated", "skipped as duplicates",
+                   "rejected", "seconds"):  # fmt: skip
+        table.add_column(column, justify="right")
+    table.add_row(
+        f"{summary.rows_read:,}",
+        f"{summary.inserted:,}",
+        f"{summary.updated:,}",
+        f"{summary.duplicates:,}",
+        "0",
+        f"{summary.seconds:.1f}",
+    )
+    out.print(table)
+
+
+def _import_hillstrom(engine: Engine, path: Path, actor: str) -> None:
+    loaded = load_hillstrom(engine, path, actor=actor)
+    table = Table(title="Hillstrom e-mail test, flow 'hillstrom'")
+    for column in ("group", "units", "conversions"):
+        table.add_column(column, justify="left" if column == "group" else "right")
+    for group, units in loaded.units.items():
+        table.add_row(group, f"{units:,}", f"{loaded.conversions[group]:,}")
+    out.print(table)
+    for summary in loaded.imports:
+        out.print(
+            f"{summary.kind}: {summary.inserted:,} inserted, "
+            f"{summary.duplicates:,} already there"
+        )
+    if not loaded.matches_published:
+        err.print(
+            "[yellow]note:[/yellow] this file differs from the published "
+            "Hillstrom file (SHA-256)"
+        )
+
+
+@contextmanager
+def _progress(rows: int, label: str) -> Iterator[Callable[[int], None]]:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=rows <= PROGRESS_THRESHOLD,
+    ) as bar:
+        task = bar.add_task(label, total=rows)
+        yield lambda done: bar.advance(task, done)
 
 
 def main() -> None:

@@ -19,12 +19,15 @@ from liftlab.store.types import UTCDateTime
 __all__ = [
     "ApiKey",
     "Conversion",
+    "Covariate",
     "Customer",
     "CustomerSegment",
     "Entry",
     "Flow",
     "FlowChange",
+    "ImportRun",
     "Message",
+    "SimulationTruth",
     "Touch",
 ]
 
@@ -69,6 +72,7 @@ class Flow(SQLModel, table=True):
         ),
         CheckConstraint("version >= 1", name="flow_version"),
         CheckConstraint("epoch >= 1", name="flow_epoch"),
+        CheckConstraint("assignment IN ('hash', 'external')", name="flow_assignment"),
     )
 
     key: str = Field(primary_key=True, max_length=64)
@@ -85,6 +89,7 @@ class Flow(SQLModel, table=True):
     source: str | None = Field(default=None, max_length=500)
     version: int = 1
     epoch: int = 1
+    assignment: str = Field(default="hash", max_length=8)
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()
 
@@ -118,10 +123,13 @@ class Entry(SQLModel, table=True):
         UniqueConstraint("flow_key", "epoch", "unit_id", name="entry_once_per_flow"),
         CheckConstraint("arm IN ('exposed', 'holdout')", name="entry_arm"),
         CheckConstraint(
-            "reason IN ('outside_holdout', 'global_holdout', 'flow_holdout')",
+            "reason IN ('outside_holdout', 'global_holdout', 'flow_holdout', "
+            "'external')",
             name="entry_reason",
         ),
-        CheckConstraint("bucket >= 0 AND bucket < 1", name="entry_bucket"),
+        CheckConstraint(
+            "bucket IS NULL OR (bucket >= 0 AND bucket < 1)", name="entry_bucket"
+        ),
         CheckConstraint("entry_count >= 1", name="entry_count"),
         Index("entry_flow_time", "flow_key", "epoch", "entered_at"),
     )
@@ -131,8 +139,9 @@ class Entry(SQLModel, table=True):
     epoch: int = 1
     unit_id: str = Field(max_length=ID_LENGTH)
     arm: str = Field(max_length=16)
+    variant: str | None = Field(default=None, max_length=64)
     reason: str = Field(max_length=32)
-    bucket: float
+    bucket: float | None = None
     flow_version: int
     entered_at: datetime = _time()
     last_entered_at: datetime = _time()
@@ -242,3 +251,46 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = _stamp()
     last_used_at: datetime | None = _time(nullable=True)
     revoked_at: datetime | None = _time(nullable=True)
+
+
+class Covariate(SQLModel, table=True):
+    """A numeric fact about a unit measured before it entered any flow, e.g.
+    spend in the prior year; used for variance reduction."""
+
+    __tablename__ = "covariates"
+
+    unit_id: str = Field(primary_key=True, max_length=ID_LENGTH)
+    name: str = Field(primary_key=True, max_length=64)
+    value: float
+
+
+class ImportRun(SQLModel, table=True):
+    """One file import: what was read, inserted, skipped and rejected."""
+
+    __tablename__ = "import_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    source: str = Field(max_length=500)
+    sha256: str | None = Field(default=None, max_length=64)
+    actor: str = Field(max_length=200)
+    rows_read: int
+    inserted: int
+    duplicates: int
+    started_at: datetime = _time()
+    finished_at: datetime = _time()
+
+
+class SimulationTruth(SQLModel, table=True):
+    """A known true quantity of a simulated programme, for tests and the app.
+
+    ``dimension`` and ``segment`` are empty strings for the flow as a whole.
+    """
+
+    __tablename__ = "simulation_truths"
+
+    flow_key: str = Field(primary_key=True, max_length=64)
+    dimension: str = Field(default="", primary_key=True, max_length=64)
+    segment: str = Field(default="", primary_key=True, max_length=200)
+    quantity: str = Field(primary_key=True, max_length=64)
+    value: float
