@@ -289,3 +289,19 @@ def test_import_command_names_allowed_kinds(applied: str, tmp_path: Path) -> Non
 
     assert result.exit_code == 2
     assert "hillstrom" in result.output
+
+
+def test_demo_fills_an_empty_store_once(liftlab_env: str) -> None:
+    args = ["demo", "--customers", "3000", "--days", "14", "--experiments", EXPERIMENTS]
+
+    code, stdout, _ = _invoke(*args)
+    assert code == 0, stdout
+    assert "simulated 3,000 customers over 14 days" in stdout
+    assert "browse_abandonment" in stdout
+    entries = len(_entries(liftlab_env))
+    assert entries > 0
+
+    code, stdout, _ = _invoke(*args, "--if-empty")
+    assert code == 0
+    assert "already has entries" in stdout
+    assert len(_entries(liftlab_env)) == entries

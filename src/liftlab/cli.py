@@ -21,7 +21,13 @@ from typing import Annotated
 import pyarrow.parquet as pq
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from sqlalchemy import Engine
 
@@ -32,6 +38,7 @@ from liftlab.experiments import ApplyResult, SpecError, apply_specs, load_specs
 from liftlab.hillstrom import HillstromError, load_hillstrom
 from liftlab.identity import IdentityError, resolve_unit_id
 from liftlab.ingest import KINDS, EventFileError, ImportRejectedError, import_file
+from liftlab.simulate import DemoSummary, SimulationConflictError, run_demo
 from liftlab.store.engine import describe_url, get_engine, session_scope
 from liftlab.store.entries import EntryRecord, entry_counts, record_entries
 from liftlab.store.flows import (
@@ -69,6 +76,7 @@ USER_ERRORS = (
     EventFileError,
     HillstromError,
     ImportRejectedError,
+    SimulationConflictError,
     IdentityError,
     SchemaOutdatedError,
     SpecError,
@@ -485,6 +493,85 @@ def _progress(rows: int, label: str) -> Iterator[Callable[[int], None]]:
     ) as bar:
         task = bar.add_task(label, total=rows)
         yield lambda done: bar.advance(task, done)
+
+
+@app.command("demo")
+def demo_command(
+    seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 7,
+    days: Annotated[int, typer.Option(help="Days of flow entries.")] = 90,
+    customers: Annotated[int, typer.Option(help="Customers to simulate.")] = 200_000,
+    experiments: Annotated[
+        Path, typer.Option(help="Folder of experiment specs.")
+    ] = Path("experiments"),
+    if_empty: Annotated[
+        bool,
+        typer.Option("--if-empty", help="Do nothing when the store has entries."),
+    ] = False,
+    actor: Annotated[
+        str | None, typer.Option(help="Who writes (default: $LIFTLAB_ACTOR, user).")
+    ] = None,
+) -> None:
+    """Fill the store with a simulated SMS programme whose true effects are known."""
+    with _user_errors():
+        engine = _store()
+        if if_empty:
+            with session_scope(engine) as session:
+                if sum(entry_counts(session).values()):
+                    out.print("the store already has entries: demo not run")
+                    return
+        with Progress(
+            "[progress.description]{task.description}",
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+        ) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def advance(kind: str, rows: int) -> None:
+                if kind not in tasks:
+                    tasks[kind] = bar.add_task(f"writing {kind}", total=None)
+                bar.advance(tasks[kind], rows)
+
+            summary = run_demo(
+                engine,
+                seed=seed,
+                days=days,
+                customers=customers,
+                actor=_actor(actor),
+                experiments_dir=experiments,
+                progress=advance,
+            )
+    _print_demo(summary)
+
+
+def _print_demo(summary: DemoSummary) -> None:
+    out.print(
+        f"simulated {summary.customers:,} customers over {summary.days} days from "
+        f"{summary.start:%Y-%m-%d} (seed {summary.seed}) in "
+        f"{summary.simulate_seconds:.1f} s; wrote in {summary.write_seconds:.1f} s"
+    )
+    rows = ", ".join(f"{table} {count:,}" for table, count in summary.rows.items())
+    out.print(f"new rows: {rows}")
+    table = Table(title="The truth: what each flow really causes")
+    for column in ("flow", "segment", "entrants", "baseline rate", "true lift",
+                   "relative", "incremental conversions"):  # fmt: skip
+        text = column in ("flow", "segment")
+        table.add_column(column, justify="left" if text else "right", no_wrap=text)
+    for effect in summary.effects:
+        if effect.dimension not in ("", "lifecycle"):
+            continue
+        table.add_row(
+            effect.flow,
+            effect.segment or "all",
+            f"{effect.entrants:,}",
+            f"{effect.baseline_rate:.1%}",
+            f"{effect.absolute_lift * 100:+.1f} pp",
+            f"{effect.relative_lift:+.0%}",
+            f"{effect.incremental_conversions:,.0f}",
+        )
+    out.print(table)
+    for key in summary.unsimulated:
+        out.print(f"  {key}: no simulated behaviour; applied without events")
 
 
 def main() -> None:

@@ -85,7 +85,8 @@ def validate_batch(
         if name in frame:
             frame[name] = _amount(frame[name], name, kind, problems)
     if "sms_consent" in frame:
-        frame["sms_consent"] = frame["sms_consent"].str.lower()
+        consent = frame["sms_consent"].astype("string").str.strip().str.lower()
+        frame["sms_consent"] = consent.mask(consent.eq(""))
     checked = [name for name in kind.schema.columns if name in frame]
     if checked:
         _schema_problems(kind, frame[checked], problems)
