@@ -131,18 +131,33 @@ class _PostgresWriter:
                 copy.write(_csv_bytes(frame[self.columns]))
 
     def upsert(self, frame: pd.DataFrame, *, merge: dict[str, str], when: str) -> int:
+        """Merge through a staging table: ``COPY`` in, one ``INSERT`` out.
+
+        The rows of one call must have distinct keys.
+        """
         columns = list(frame.columns)
         names = ", ".join(columns)
-        marks = ", ".join("%s" for _ in columns)
+        staging = f"liftlab_merge_{self.table}"
         sets = ", ".join(f"{name} = {expression}" for name, expression in merge.items())
-        statement = (
-            f"INSERT INTO {self.table} ({names}) VALUES ({marks}) "
-            f"ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {sets} WHERE {when}"
-        )
-        rows = list(zip(*_python_columns(frame, sqlite=False), strict=True))
         with self.connection.cursor() as cursor:
-            cursor.executemany(statement, rows)
-            return cursor.rowcount
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
+                f"(LIKE {self.table} INCLUDING DEFAULTS) ON COMMIT DROP"
+            )
+            copy_sql = (
+                f"COPY {staging} ({names}) FROM STDIN "
+                "WITH (FORMAT csv, HEADER false, NULL '\\N')"
+            )
+            with cursor.copy(copy_sql) as copy:
+                copy.write(_csv_bytes(frame))
+            cursor.execute(
+                f"INSERT INTO {self.table} AS {self.table} ({names}) "
+                f"SELECT {names} FROM {staging} "
+                f"ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {sets} WHERE {when}"
+            )
+            touched = cursor.rowcount
+            cursor.execute(f"TRUNCATE {staging}")
+        return touched
 
     def finish(self) -> int:
         if self.columns is None:

@@ -1,0 +1,390 @@
+"""Sufficient statistics computed where the data lives.
+
+One backend-neutral Ibis expression turns the entries, conversions and
+covariates of a store or a warehouse into a small table: per flow, arm,
+variant, assignment reason, flow version, segment and day of first entry,
+the units, the converters within the flow's conversion window, the sums and
+sums of squares of their value, a pre-entry covariate and the
+cross-products that variance reduction needs. No row-level data enters
+Python, so memory does not grow with the number of entries.
+
+Where the data lives is ``LIFTLAB_WAREHOUSE_URL``; unset, it is the store:
+
+============================  ==========================================
+``sqlite:///liftlab.db``      the SQLite store (the default)
+``postgresql://...``          the PostgreSQL store
+``duckdb:///path.duckdb``     a DuckDB file holding the tables
+``parquet:///folder``         ``folder/<table>.parquet`` files, read by DuckDB
+``spark:///folder``           Parquet tables read by Spark (``spark`` extra);
+                              ``?master=spark://host:7077`` for a cluster
+``bigquery://``, ``snowflake://``, ``trino://``  Ibis's own URL forms
+============================  ==========================================
+
+Windows are compared in whole seconds since the epoch, the same on every
+backend: a conversion counts for an entry when ``entered <= converted <
+entered + window``. A unit whose window has not closed by ``as_of`` is left
+out of the statistics and counted as open, so early results are not biased
+by units still in their window.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from liftlab.config import get_settings
+
+__all__ = [
+    "PRE_PERIOD",
+    "STAT_COLUMNS",
+    "TABLES",
+    "FlowStatistics",
+    "Warehouse",
+    "WarehouseError",
+    "connect",
+    "export_tables",
+]
+
+logger = logging.getLogger(__name__)
+
+TABLES = (
+    "flows", "entries", "conversions", "covariates", "customer_segments", "messages",
+)  # fmt: skip
+PRE_PERIOD = "pre_period"
+STAT_COLUMNS = (
+    "units", "converters", "value", "value_sq",
+    "covariate", "covariate_sq", "converted_covariate", "value_covariate",
+)  # fmt: skip
+GROUPS = ("flow_key", "arm", "variant", "reason", "flow_version", "day")
+
+
+class WarehouseError(ValueError):
+    """The warehouse URL or its tables cannot be used."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowStatistics:
+    """Sufficient statistics of flows, one row per group.
+
+    Attributes:
+        table: Columns ``flow_key, arm, variant, reason, flow_version, day``
+            (and ``dimension, segment`` for segment statistics), then
+            ``units`` (closed windows), ``converters``, ``value``,
+            ``value_sq``, ``covariate``, ``covariate_sq``,
+            ``converted_covariate``, ``value_covariate`` and ``open_units``
+            (entries whose window is still open).
+        covariate: What the covariate is: ``pre_period`` (the value of the
+            flow's conversion type in the days before entry) or the name of
+            a covariate in the ``covariates`` table.
+        as_of: The time windows were closed against.
+    """
+
+    table: pd.DataFrame
+    covariate: str
+    as_of: datetime
+
+
+class Warehouse:
+    """An Ibis connection holding liftlab's tables."""
+
+    def __init__(self, backend: Any, *, name: str) -> None:
+        self.backend = backend
+        self.name = name
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.backend.disconnect()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def table(self, name: str) -> ir.Table:
+        try:
+            return self.backend.table(name)
+        except Warning:
+            raise
+        except Exception as error:
+            raise WarehouseError(
+                f"warehouse {self.name}: no table '{name}' ({type(error).__name__})"
+            ) from error
+
+    def flow_statistics(
+        self,
+        flows: list[str] | None = None,
+        *,
+        as_of: datetime | None = None,
+        covariate: str = PRE_PERIOD,
+        pre_period_days: int = 30,
+        by_segment: bool = False,
+    ) -> FlowStatistics:
+        """Sufficient statistics per flow, arm, reason, version and day.
+
+        Args:
+            flows: Flow keys to include; all flows when None.
+            as_of: Windows must close by then; defaults to now.
+            covariate: ``pre_period`` or a name in the ``covariates`` table.
+            pre_period_days: Days before entry that make the pre-period.
+            by_segment: Also group by customer segment (one row per segment
+                dimension and value).
+        """
+        moment = as_of or datetime.now(UTC)
+        expression = self._expression(
+            flows,
+            as_of_seconds=int(moment.timestamp()),
+            covariate=covariate,
+            pre_seconds=pre_period_days * 86_400,
+            by_segment=by_segment,
+        )
+        frame = expression.to_pandas()
+        return FlowStatistics(
+            table=_tidy(frame, by_segment), covariate=covariate, as_of=moment
+        )
+
+    def _expression(
+        self,
+        flows: list[str] | None,
+        *,
+        as_of_seconds: int,
+        covariate: str,
+        pre_seconds: int,
+        by_segment: bool,
+    ) -> ir.Table:
+        flow_table = self.table("flows")
+        chosen = flow_table.filter(flow_table.kind == "flow")
+        if flows is not None:
+            chosen = chosen.filter(chosen.key.isin(flows))
+        rules = chosen.select(
+            rule_key=chosen.key,
+            rule_epoch=chosen.epoch,
+            window_seconds=(chosen.window_hours * 3600).cast("int64"),
+            conversion_type=chosen.conversion_type,
+        )
+        entries = self.table("entries")
+        entries = entries.mutate(
+            entered_seconds=entries.entered_at.epoch_seconds().cast("int64"),
+            day=entries.entered_at.date(),
+            variant=entries.variant.fill_null(""),
+        )
+        conversions = self.table("conversions")
+        conversions = conversions.select(
+            conversion_unit=conversions.unit_id,
+            conversion_type_=conversions.type,
+            conversion_value=conversions.value,
+            converted_seconds=conversions.occurred_at.epoch_seconds().cast("int64"),
+        )
+
+        joined = entries.join(
+            rules,
+            [entries.flow_key == rules.rule_key, entries.epoch == rules.rule_epoch],
+        ).left_join(
+            conversions,
+            [
+                entries.unit_id == conversions.conversion_unit,
+                rules.conversion_type == conversions.conversion_type_,
+                conversions.converted_seconds >= entries.entered_seconds - pre_seconds,
+                conversions.converted_seconds
+                < entries.entered_seconds + rules.window_seconds,
+            ],
+        )
+        inside = joined.converted_seconds >= joined.entered_seconds
+        before = joined.converted_seconds < joined.entered_seconds
+        unit_keys = [*GROUPS, "unit_id", "entered_seconds", "window_seconds"]
+        per_unit = joined.group_by(unit_keys).aggregate(
+            in_window=inside.ifelse(1, 0).sum().fill_null(0),
+            value=inside.ifelse(joined.conversion_value, 0.0).sum().fill_null(0.0),
+            pre_value=before.ifelse(joined.conversion_value, 0.0).sum().fill_null(0.0),
+        )
+        per_unit = per_unit.mutate(
+            converted=(per_unit.in_window > 0).ifelse(1, 0),
+            closed=(per_unit.entered_seconds + per_unit.window_seconds)
+            <= as_of_seconds,
+        )
+        per_unit = self._with_covariate(per_unit, covariate)
+
+        groups = list(GROUPS)
+        if by_segment:
+            segments = self.table("customer_segments")
+            per_unit = per_unit.join(
+                segments, per_unit.unit_id == segments.unit_id
+            ).select(per_unit, segment_dimension=segments.dimension,
+                     segment=segments.value)  # fmt: skip
+            groups += ["segment_dimension", "segment"]
+
+        closed = per_unit.closed
+        covariate_value = per_unit.covariate_value
+        return per_unit.group_by(groups).aggregate(
+            units=closed.ifelse(1, 0).sum(),
+            open_units=(~closed).ifelse(1, 0).sum(),
+            converters=closed.ifelse(per_unit.converted, 0).sum(),
+            value=closed.ifelse(per_unit.value, 0.0).sum(),
+            value_sq=closed.ifelse(per_unit.value * per_unit.value, 0.0).sum(),
+            covariate=closed.ifelse(covariate_value, 0.0).sum(),
+            covariate_sq=closed.ifelse(covariate_value * covariate_value, 0.0).sum(),
+            converted_covariate=closed.ifelse(
+                per_unit.converted * covariate_value, 0.0
+            ).sum(),
+            value_covariate=closed.ifelse(per_unit.value * covariate_value, 0.0).sum(),
+        )
+
+    def message_statistics(self, flows: list[str] | None = None) -> pd.DataFrame:
+        """Per flow: texts sent, units texted, texts with a known cost, their
+        total cost, and units that opted out (a message status
+        ``opted_out``)."""
+        messages = self.table("messages")
+        if flows is not None:
+            messages = messages.filter(messages.flow_key.isin(flows))
+        opted = messages.status == "opted_out"
+        frame = (
+            messages.group_by("flow_key")
+            .aggregate(
+                messages=messages.count(),
+                units=messages.unit_id.nunique(),
+                costed=messages.cost.notnull().ifelse(1, 0).sum(),
+                cost=messages.cost.sum().fill_null(0.0),
+                opted_out_units=opted.ifelse(messages.unit_id, None).nunique(),
+            )
+            .to_pandas()
+        )
+        for name in ("messages", "units", "costed", "cost", "opted_out_units"):
+            frame[name] = frame[name].astype(float)
+        return frame.set_index("flow_key")
+
+    def _with_covariate(self, per_unit: ir.Table, covariate: str) -> ir.Table:
+        if covariate == PRE_PERIOD:
+            return per_unit.mutate(covariate_value=per_unit.pre_value)
+        table = self.table("covariates")
+        chosen = table.filter(table.name == covariate).select(
+            covariate_unit=table.unit_id, covariate_value=table.value
+        )
+        joined = per_unit.left_join(chosen, per_unit.unit_id == chosen.covariate_unit)
+        return joined.select(
+            per_unit, covariate_value=joined.covariate_value.fill_null(0.0)
+        )
+
+
+def _tidy(frame: pd.DataFrame, by_segment: bool) -> pd.DataFrame:
+    frame = frame.rename(columns={"segment_dimension": "dimension"})
+    frame["day"] = pd.to_datetime(frame["day"]).dt.date
+    frame["variant"] = frame["variant"].replace("", None)
+    for name in (*STAT_COLUMNS, "open_units"):
+        frame[name] = frame[name].astype(float)
+    frame["flow_version"] = frame["flow_version"].astype(int)
+    keys = [*GROUPS, *(("dimension", "segment") if by_segment else ())]
+    return frame.sort_values(keys, na_position="first").reset_index(drop=True)
+
+
+def connect(url: str | None = None) -> Warehouse:
+    """Connect to the warehouse: ``url``, else ``LIFTLAB_WAREHOUSE_URL``, else
+    the store.
+
+    Raises:
+        WarehouseError: An unknown scheme, a missing folder, or a backend
+            whose extra is not installed.
+    """
+    target = (
+        url or os.environ.get("LIFTLAB_WAREHOUSE_URL") or (get_settings().database_url)
+    )
+    scheme = urlparse(target).scheme.split("+")[0]
+    try:
+        if scheme == "sqlite":
+            path = target.split("///", 1)[1] if "///" in target else ":memory:"
+            return Warehouse(ibis.sqlite.connect(path), name=target)
+        if scheme in ("postgresql", "postgres"):
+            plain = "postgres://" + target.split("://", 1)[1]
+            return Warehouse(ibis.connect(plain), name=_hide_password(target))
+        if scheme == "duckdb":
+            path = target.split("///", 1)[1] if "///" in target else ":memory:"
+            return Warehouse(ibis.duckdb.connect(path, read_only=True), name=target)
+        if scheme == "parquet":
+            return Warehouse(_parquet_duckdb(_folder(target)), name=target)
+        if scheme == "spark":
+            return Warehouse(_spark(target), name=target)
+        return Warehouse(ibis.connect(target), name=_hide_password(target))
+    except ImportError as error:
+        raise WarehouseError(
+            f"warehouse {scheme}: its backend is not installed ({error}); "
+            "for Spark install liftlab with the 'spark' extra"
+        ) from error
+
+
+def _hide_password(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.password:
+        return url.replace(f":{parsed.password}@", ":***@")
+    return url
+
+
+def _folder(url: str) -> Path:
+    parsed = urlparse(url)
+    folder = Path("/" + (parsed.netloc + parsed.path).lstrip("/"))
+    if parsed.netloc and not url.startswith(f"{parsed.scheme}:///"):
+        folder = Path(parsed.netloc + parsed.path)
+    if not folder.is_dir():
+        raise WarehouseError(f"warehouse {url}: {folder} is not a folder")
+    return folder
+
+
+def _parquet_path(folder: Path, table: str) -> str:
+    single = folder / f"{table}.parquet"
+    if single.is_file():
+        return str(single)
+    if (folder / table).is_dir():
+        return str(folder / table / "*.parquet")
+    raise WarehouseError(
+        f"warehouse {folder}: no {table}.parquet and no {table}/ folder of Parquet"
+    )
+
+
+def _parquet_duckdb(folder: Path) -> Any:
+    backend = ibis.duckdb.connect()
+    for table in TABLES:
+        backend.read_parquet(_parquet_path(folder, table), table_name=table)
+    return backend
+
+
+def _spark(url: str) -> Any:
+    from pyspark.sql import SparkSession
+
+    parsed = urlparse(url)
+    master = parse_qs(parsed.query).get("master", ["local[2]"])[0]
+    folder = _folder(url.split("?", 1)[0])
+    session = (
+        SparkSession.builder.master(master)
+        .appName("liftlab")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    for table in TABLES:
+        frame = session.read.parquet("file://" + _parquet_path(folder, table))
+        frame.createOrReplaceTempView(table)
+    return ibis.pyspark.connect(session)
+
+
+def export_tables(store: Warehouse, folder: Path) -> dict[str, int]:
+    """Write the tables the warehouse reads to ``folder/<table>.parquet``.
+
+    This is how a store's data moves to DuckDB, Parquet or Spark.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name in TABLES:
+        table = store.table(name).to_pyarrow()
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, folder / f"{name}.parquet")
+        written[name] = table.num_rows
+    return written

@@ -1,0 +1,124 @@
+"""The same sufficient statistics from SQLite, PostgreSQL, DuckDB and Spark."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from liftlab.simulate import run_demo
+from liftlab.warehouse import (
+    STAT_COLUMNS,
+    Warehouse,
+    WarehouseError,
+    connect,
+    export_tables,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = datetime(2026, 10, 3, tzinfo=UTC)
+KEYS = ["flow_key", "arm", "variant", "reason", "flow_version", "day"]
+
+
+@pytest.fixture
+def demo_store(engine: Engine, database_url: str) -> str:
+    run_demo(
+        engine, seed=11, days=30, customers=4_000, actor="test",
+        experiments_dir=ROOT / "experiments",
+    )  # fmt: skip
+    return database_url
+
+
+@pytest.fixture
+def store(demo_store: str) -> Iterator[Warehouse]:
+    with connect(demo_store) as warehouse:
+        yield warehouse
+
+
+def _same(left: pd.DataFrame, right: pd.DataFrame) -> None:
+    keys = [name for name in KEYS if name in left]
+    left = left.sort_values(keys, na_position="first").reset_index(drop=True)
+    right = right.sort_values(keys, na_position="first").reset_index(drop=True)
+    assert left[keys].astype(str).equals(right[keys].astype(str))
+    columns = [*STAT_COLUMNS, "open_units"]
+    np.testing.assert_allclose(
+        left[columns].to_numpy(), right[columns].to_numpy(), rtol=1e-9, atol=1e-9
+    )
+
+
+def test_store_and_duckdb_agree(store: Warehouse, tmp_path: Path) -> None:
+    reference = store.flow_statistics(as_of=AS_OF).table
+    export_tables(store, tmp_path / "parquet")
+    database = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        for table in ("flows", "entries", "conversions", "covariates",
+                      "customer_segments", "messages"):  # fmt: skip
+            source = tmp_path / "parquet" / f"{table}.parquet"
+            connection.execute(
+                f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{source}')"
+            )
+
+    assert reference["units"].sum() > 1_000
+    assert reference["open_units"].sum() > 0
+    _same(
+        reference, connect(f"duckdb:///{database}").flow_statistics(as_of=AS_OF).table
+    )
+    _same(
+        reference,
+        connect(f"parquet:///{tmp_path / 'parquet'}")
+        .flow_statistics(as_of=AS_OF)
+        .table,
+    )
+
+
+def test_segment_and_covariate_statistics_agree(
+    store: Warehouse, tmp_path: Path
+) -> None:
+    export_tables(store, tmp_path)
+    duck = connect(f"parquet:///{tmp_path}")
+
+    for kwargs in ({"by_segment": True}, {"covariate": "spend_prior_90d"}):
+        left = store.flow_statistics(as_of=AS_OF, **kwargs).table
+        right = duck.flow_statistics(as_of=AS_OF, **kwargs).table
+        assert left["covariate"].sum() > 0
+        _same(left, right)
+
+
+@pytest.mark.slow
+def test_spark_agrees_with_the_store(
+    store: Warehouse, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if "postgresql" in request.node.name:
+        pytest.skip("Spark is compared once, against the SQLite store")
+    pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    export_tables(store, tmp_path)
+
+    spark = connect(f"spark:///{tmp_path}")
+
+    _same(
+        store.flow_statistics(as_of=AS_OF).table,
+        spark.flow_statistics(as_of=AS_OF).table,
+    )
+
+
+def test_window_closure_counts_open_units(store: Warehouse) -> None:
+    early = store.flow_statistics(as_of=datetime(2026, 9, 10, tzinfo=UTC)).table
+    late = store.flow_statistics(as_of=datetime(2027, 1, 1, tzinfo=UTC)).table
+
+    assert late["open_units"].sum() == 0
+    assert early["open_units"].sum() > 0
+    total = early["units"].sum() + early["open_units"].sum()
+    assert total == late["units"].sum()
+
+
+def test_unknown_warehouse_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(WarehouseError, match="is not a folder"):
+        connect(f"parquet:///{tmp_path / 'missing'}")
+    with pytest.raises(WarehouseError, match=r"no flows\.parquet and no flows/"):
+        connect(f"parquet:///{tmp_path}")
