@@ -11,8 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 
+from liftlab.reporting import jsonable
+from liftlab.results import build_reports
 from liftlab.simulate import run_demo
+from liftlab.store.tables import Flow
 from liftlab.warehouse import (
     STAT_COLUMNS,
     Warehouse,
@@ -92,7 +96,11 @@ def test_segment_and_covariate_statistics_agree(
 
 @pytest.mark.slow
 def test_spark_agrees_with_the_store(
-    store: Warehouse, tmp_path: Path, request: pytest.FixtureRequest
+    store: Warehouse,
+    engine: Engine,
+    demo_store: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     if "postgresql" in request.node.name:
         pytest.skip("Spark is compared once, against the SQLite store")
@@ -104,6 +112,12 @@ def test_spark_agrees_with_the_store(
     _same(
         store.flow_statistics(as_of=AS_OF).table,
         spark.flow_statistics(as_of=AS_OF).table,
+    )
+    np.testing.assert_allclose(
+        _report_numbers(demo_store, engine, store),
+        _report_numbers(demo_store, engine, spark),
+        rtol=1e-9,
+        atol=1e-9,
     )
 
 
@@ -122,3 +136,36 @@ def test_unknown_warehouse_folder_is_named(tmp_path: Path) -> None:
         connect(f"parquet:///{tmp_path / 'missing'}")
     with pytest.raises(WarehouseError, match=r"no flows\.parquet and no flows/"):
         connect(f"parquet:///{tmp_path}")
+
+
+def _report_numbers(url: str, engine: Engine, warehouse: Warehouse) -> list[float]:
+    """Every number of every flow's report, flattened in a stable order."""
+    with Session(engine) as session:
+        flows = list(session.exec(select(Flow).where(Flow.kind == "flow")).all())
+        reports = build_reports(warehouse, session, flows, as_of=AS_OF)
+    numbers: list[float] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for key in sorted(value):
+                walk(value[key])
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            numbers.append(float(value))
+
+    walk(jsonable(reports))
+    return numbers
+
+
+def test_reports_agree_between_store_and_duckdb(
+    store: Warehouse, engine: Engine, demo_store: str, tmp_path: Path
+) -> None:
+    export_tables(store, tmp_path)
+    with connect(f"parquet:///{tmp_path}") as duck:
+        left = _report_numbers(demo_store, engine, store)
+        right = _report_numbers(demo_store, engine, duck)
+
+    assert len(left) == len(right) > 500
+    np.testing.assert_allclose(left, right, rtol=1e-9, atol=1e-9)

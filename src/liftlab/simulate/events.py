@@ -25,7 +25,7 @@ from liftlab.simulate.population import DAY, Population
 
 __all__ = ["Events", "build_events"]
 
-STATUSES = ("delivered", "undelivered", "failed")
+STATUSES = ("delivered", "undelivered", "failed", "opted_out")
 _SHIFT = np.int64(1) << np.int64(32)
 _GOLDEN = 0x9E3779B1
 _MASK32 = 0xFFFFFFFF
@@ -96,6 +96,7 @@ def build_events(
 
     sends = _sends(draws)
     coupons, codes = _coupons(draws, sends, seed=seed)
+    status = _opt_outs(random_for("opt_outs"), sends.status)
     message_ids = numbered("msg-", len(sends.unit), width=8)
     messages = pd.DataFrame(
         {
@@ -104,7 +105,7 @@ def build_events(
             "unit_id": text(take(population.unit_ids, sends.unit)),
             "sent_at": times(start, sends.sent),
             "delivered_at": times(start, sends.delivered),
-            "status": labels(sends.status, STATUSES),
+            "status": labels(status, STATUSES),
             "cost": sends.cost,
             "coupon_code": text(take(codes, coupons)),
         }
@@ -197,6 +198,18 @@ def _conversions(
         }
     )
     return frame, closing
+
+
+def _opt_outs(rng: np.random.Generator, status: np.ndarray) -> np.ndarray:
+    """Delivered texts answered with STOP: still delivered, status opted_out.
+
+    Drawn from a stream of their own, so no other draw changes.
+    """
+    marked = status.copy()
+    delivered = np.flatnonzero(status == 0)
+    stopped = delivered[rng.random(len(delivered)) < sc.OPT_OUT_SHARE]
+    marked[stopped] = STATUSES.index("opted_out")
+    return marked
 
 
 def _entries(

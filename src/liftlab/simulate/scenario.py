@@ -82,6 +82,8 @@ CLOSING_TOUCHES: Final = (
 DELIVERED_SHARE: Final = 0.955
 UNDELIVERED_SHARE: Final = 0.030
 DELIVERY_LAG_SECONDS: Final = (2, 30)
+# Share of delivered texts answered with STOP (an SMS opt-out).
+OPT_OUT_SHARE: Final = 0.006
 CLICK_LAG_MINUTES: Final = 25.0
 COUPON_REDEEM_SHARE: Final = 0.60
 
