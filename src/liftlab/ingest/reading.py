@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 __all__ = ["BATCH_ROWS", "EventFile", "EventFileError", "open_event_file"]
 
-BATCH_ROWS = 200_000
+BATCH_ROWS = 50_000
 _AMOUNTS = ("value", "cost")
 
 
@@ -73,7 +73,10 @@ class EventFile:
             ) from None
 
     def _parquet_batches(self, rows: int) -> Iterator[pd.DataFrame]:
-        parquet = pq.ParquetFile(self.path)
+        # Without pre-buffering and with a small read buffer, memory stays
+        # flat however large the file: Arrow otherwise reads whole row groups
+        # ahead and keeps them.
+        parquet = pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 20)
         for batch in parquet.iter_batches(batch_size=rows):
             table = pa.Table.from_batches([batch])
             table = table.rename_columns([_clean(name) for name in table.column_names])
