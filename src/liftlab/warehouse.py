@@ -14,14 +14,19 @@ Where the data lives is ``LIFTLAB_WAREHOUSE_URL``; unset, it is the store:
 ``sqlite:///liftlab.db``      the SQLite store (the default)
 ``postgresql://...``          the PostgreSQL store
 ``duckdb:///path.duckdb``     a DuckDB file holding the tables
+                              (``?memory_limit=1GB`` caps DuckDB's memory)
 ``parquet:///folder``         ``folder/<table>.parquet`` files, read by DuckDB
 ``spark:///folder``           Parquet tables read by Spark (``spark`` extra);
                               ``?master=spark://host:7077`` for a cluster
 ``bigquery://``, ``snowflake://``, ``trino://``  Ibis's own URL forms
 ============================  ==========================================
 
-Windows are compared in whole seconds since the epoch, the same on every
-backend: a conversion counts for an entry when ``entered <= converted <
+Only the entries that have a conversion in their pre-period or window are
+grouped per entry; every entry's count comes from a plain projection, and the
+two parts are stacked with ``UNION ALL`` before the final group-by, so the
+database never builds one group per entry for the many entries that did not
+convert. Windows are compared in whole seconds since the epoch, the same on
+every backend: a conversion counts for an entry when ``entered <= converted <
 entered + window``. A unit whose window has not closed by ``as_of`` is left
 out of the statistics and counted as open, so early results are not biased
 by units still in their window.
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -152,6 +158,29 @@ class Warehouse:
             table=_tidy(frame, by_segment), covariate=covariate, as_of=moment
         )
 
+    def message_statistics(self, flows: list[str] | None = None) -> pd.DataFrame:
+        """Per flow: texts sent, units texted, texts with a known cost, their
+        total cost, and units that opted out (a message status
+        ``opted_out``)."""
+        messages = self.table("messages")
+        if flows is not None:
+            messages = messages.filter(messages.flow_key.isin(flows))
+        opted = messages.status == "opted_out"
+        frame = (
+            messages.group_by("flow_key")
+            .aggregate(
+                messages=messages.count(),
+                units=messages.unit_id.nunique(),
+                costed=messages.cost.notnull().ifelse(1, 0).sum(),
+                cost=messages.cost.sum().fill_null(0.0),
+                opted_out_units=opted.ifelse(messages.unit_id, None).nunique(),
+            )
+            .to_pandas()
+        )
+        for name in ("messages", "units", "costed", "cost", "opted_out_units"):
+            frame[name] = frame[name].astype(float)
+        return frame.set_index("flow_key")
+
     def _expression(
         self,
         flows: list[str] | None,
@@ -177,6 +206,14 @@ class Warehouse:
             day=entries.entered_at.date(),
             variant=entries.variant.fill_null(""),
         )
+        entered = entries.join(
+            rules,
+            [entries.flow_key == rules.rule_key, entries.epoch == rules.rule_epoch],
+        )
+        entered = entered.mutate(
+            closed=(entered.entered_seconds + entered.window_seconds) <= as_of_seconds
+        ).select(*GROUPS, "unit_id", "entered_seconds", "window_seconds",
+                 "conversion_type", "closed")  # fmt: skip
         conversions = self.table("conversions")
         conversions = conversions.select(
             conversion_unit=conversions.unit_id,
@@ -185,92 +222,83 @@ class Warehouse:
             converted_seconds=conversions.occurred_at.epoch_seconds().cast("int64"),
         )
 
-        joined = entries.join(
-            rules,
-            [entries.flow_key == rules.rule_key, entries.epoch == rules.rule_epoch],
-        ).left_join(
+        # Only entries with a conversion in [entry - pre-period, window end).
+        matched = entered.join(
             conversions,
             [
-                entries.unit_id == conversions.conversion_unit,
-                rules.conversion_type == conversions.conversion_type_,
-                conversions.converted_seconds >= entries.entered_seconds - pre_seconds,
+                entered.unit_id == conversions.conversion_unit,
+                entered.conversion_type == conversions.conversion_type_,
+                conversions.converted_seconds >= entered.entered_seconds - pre_seconds,
                 conversions.converted_seconds
-                < entries.entered_seconds + rules.window_seconds,
+                < entered.entered_seconds + entered.window_seconds,
             ],
         )
-        inside = joined.converted_seconds >= joined.entered_seconds
-        before = joined.converted_seconds < joined.entered_seconds
-        unit_keys = [*GROUPS, "unit_id", "entered_seconds", "window_seconds"]
-        per_unit = joined.group_by(unit_keys).aggregate(
-            in_window=inside.ifelse(1, 0).sum().fill_null(0),
-            value=inside.ifelse(joined.conversion_value, 0.0).sum().fill_null(0.0),
-            pre_value=before.ifelse(joined.conversion_value, 0.0).sum().fill_null(0.0),
+        inside = matched.converted_seconds >= matched.entered_seconds
+        per_entry = matched.group_by(
+            [*GROUPS, "unit_id", "entered_seconds", "closed"]
+        ).aggregate(
+            in_window=inside.ifelse(1, 0).sum(),
+            value=inside.ifelse(matched.conversion_value, 0.0).sum(),
+            pre_value=(~inside).ifelse(matched.conversion_value, 0.0).sum(),
         )
-        per_unit = per_unit.mutate(
-            converted=(per_unit.in_window > 0).ifelse(1, 0),
-            closed=(per_unit.entered_seconds + per_unit.window_seconds)
-            <= as_of_seconds,
+
+        pre = covariate == PRE_PERIOD
+        every = self._with_covariate(entered, covariate)
+        per_entry = self._with_covariate(per_entry, covariate)
+        zero, none = ibis.literal(0.0, "float64"), ibis.literal(0, "int64")
+        keys = [*GROUPS, "unit_id", "closed"]
+        counted = every.select(
+            *keys,
+            n=ibis.literal(1, "int64"),
+            converters=none,
+            value=zero,
+            value_sq=zero,
+            covariate=zero if pre else every.covariate_value,
+            covariate_sq=zero if pre else every.covariate_value**2,
+            converted_covariate=zero,
+            value_covariate=zero,
         )
-        per_unit = self._with_covariate(per_unit, covariate)
+        converted = (per_entry.in_window > 0).ifelse(1, 0).cast("int64")
+        value = per_entry.value
+        x = per_entry.pre_value if pre else per_entry.covariate_value
+        summed = per_entry.select(
+            *keys,
+            n=none,
+            converters=converted,
+            value=value,
+            value_sq=value * value,
+            covariate=x if pre else zero,
+            covariate_sq=x * x if pre else zero,
+            converted_covariate=converted * x,
+            value_covariate=value * x,
+        )
+        rows = counted.union(summed)
 
         groups = list(GROUPS)
         if by_segment:
             segments = self.table("customer_segments")
-            per_unit = per_unit.join(
-                segments, per_unit.unit_id == segments.unit_id
-            ).select(per_unit, segment_dimension=segments.dimension,
-                     segment=segments.value)  # fmt: skip
+            rows = rows.join(segments, rows.unit_id == segments.unit_id).select(
+                rows, segment_dimension=segments.dimension, segment=segments.value
+            )
             groups += ["segment_dimension", "segment"]
 
-        closed = per_unit.closed
-        covariate_value = per_unit.covariate_value
-        return per_unit.group_by(groups).aggregate(
-            units=closed.ifelse(1, 0).sum(),
-            open_units=(~closed).ifelse(1, 0).sum(),
-            converters=closed.ifelse(per_unit.converted, 0).sum(),
-            value=closed.ifelse(per_unit.value, 0.0).sum(),
-            value_sq=closed.ifelse(per_unit.value * per_unit.value, 0.0).sum(),
-            covariate=closed.ifelse(covariate_value, 0.0).sum(),
-            covariate_sq=closed.ifelse(covariate_value * covariate_value, 0.0).sum(),
-            converted_covariate=closed.ifelse(
-                per_unit.converted * covariate_value, 0.0
-            ).sum(),
-            value_covariate=closed.ifelse(per_unit.value * covariate_value, 0.0).sum(),
+        closed = rows.closed
+        return rows.group_by(groups).aggregate(
+            units=closed.ifelse(rows.n, 0).sum(),
+            open_units=(~closed).ifelse(rows.n, 0).sum(),
+            **{name: closed.ifelse(rows[name], 0.0).sum() for name in STAT_COLUMNS[1:]},
         )
 
-    def message_statistics(self, flows: list[str] | None = None) -> pd.DataFrame:
-        """Per flow: texts sent, units texted, texts with a known cost, their
-        total cost, and units that opted out (a message status
-        ``opted_out``)."""
-        messages = self.table("messages")
-        if flows is not None:
-            messages = messages.filter(messages.flow_key.isin(flows))
-        opted = messages.status == "opted_out"
-        frame = (
-            messages.group_by("flow_key")
-            .aggregate(
-                messages=messages.count(),
-                units=messages.unit_id.nunique(),
-                costed=messages.cost.notnull().ifelse(1, 0).sum(),
-                cost=messages.cost.sum().fill_null(0.0),
-                opted_out_units=opted.ifelse(messages.unit_id, None).nunique(),
-            )
-            .to_pandas()
-        )
-        for name in ("messages", "units", "costed", "cost", "opted_out_units"):
-            frame[name] = frame[name].astype(float)
-        return frame.set_index("flow_key")
-
-    def _with_covariate(self, per_unit: ir.Table, covariate: str) -> ir.Table:
+    def _with_covariate(self, table: ir.Table, covariate: str) -> ir.Table:
         if covariate == PRE_PERIOD:
-            return per_unit.mutate(covariate_value=per_unit.pre_value)
-        table = self.table("covariates")
-        chosen = table.filter(table.name == covariate).select(
-            covariate_unit=table.unit_id, covariate_value=table.value
+            return table
+        values = self.table("covariates")
+        chosen = values.filter(values.name == covariate).select(
+            covariate_unit=values.unit_id, covariate_value=values.value
         )
-        joined = per_unit.left_join(chosen, per_unit.unit_id == chosen.covariate_unit)
+        joined = table.left_join(chosen, table.unit_id == chosen.covariate_unit)
         return joined.select(
-            per_unit, covariate_value=joined.covariate_value.fill_null(0.0)
+            table, covariate_value=joined.covariate_value.fill_null(0.0)
         )
 
 
@@ -305,10 +333,13 @@ def connect(url: str | None = None) -> Warehouse:
             plain = "postgres://" + target.split("://", 1)[1]
             return Warehouse(ibis.connect(plain), name=_hide_password(target))
         if scheme == "duckdb":
-            path = target.split("///", 1)[1] if "///" in target else ":memory:"
-            return Warehouse(ibis.duckdb.connect(path, read_only=True), name=target)
+            plain = target.split("?", 1)[0]
+            path = plain.split("///", 1)[1] if "///" in plain else ":memory:"
+            backend = ibis.duckdb.connect(path, read_only=True)
+            return Warehouse(_limit_memory(backend, target), name=target)
         if scheme == "parquet":
-            return Warehouse(_parquet_duckdb(_folder(target)), name=target)
+            backend = _parquet_duckdb(_folder(target.split("?", 1)[0]))
+            return Warehouse(_limit_memory(backend, target), name=target)
         if scheme == "spark":
             return Warehouse(_spark(target), name=target)
         return Warehouse(ibis.connect(target), name=_hide_password(target))
@@ -317,6 +348,18 @@ def connect(url: str | None = None) -> Warehouse:
             f"warehouse {scheme}: its backend is not installed ({error}); "
             "for Spark install liftlab with the 'spark' extra"
         ) from error
+
+
+def _limit_memory(backend: Any, url: str) -> Any:
+    """Apply ``?memory_limit=1GB`` to DuckDB, which then spills to disk."""
+    limit = parse_qs(urlparse(url).query).get("memory_limit", [None])[0]
+    if limit is not None:
+        if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit):
+            raise WarehouseError(
+                f"warehouse {url}: memory_limit must look like 512MB or 2GB"
+            )
+        backend.raw_sql(f"SET memory_limit = '{limit}'")
+    return backend
 
 
 def _hide_password(url: str) -> str:
