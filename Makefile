@@ -25,6 +25,7 @@ $(VENV)/.test-installed: $(UV) pyproject.toml uv.lock
 run: $(VENV)/.run-installed
 	$(VENV)/bin/liftlab db upgrade
 	$(VENV)/bin/liftlab apply experiments/
+	$(VENV)/bin/liftlab demo --if-empty
 	$(VENV)/bin/liftlab flows
 
 test: $(VENV)/.test-installed
@@ -34,6 +35,8 @@ test: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	$(VENV)/bin/python bench/bench_assignment.py
+	$(VENV)/bin/python bench/bench_import.py
+	$(VENV)/bin/python bench/bench_results.py
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check --fix .
