@@ -14,7 +14,7 @@ Where the data lives is ``LIFTLAB_WAREHOUSE_URL``; unset, it is the store:
 ``sqlite:///liftlab.db``      the SQLite store (the default)
 ``postgresql://...``          the PostgreSQL store
 ``duckdb:///path.duckdb``     a DuckDB file holding the tables
-                              (``?memory_limit=1GB`` caps DuckDB's memory)
+                              (``?memory_limit=2GB``; 512MB by default)
 ``parquet:///folder``         ``folder/<table>.parquet`` files, read by DuckDB
 ``spark:///folder``           Parquet tables read by Spark (``spark`` extra);
                               ``?master=spark://host:7077`` for a cluster
@@ -66,6 +66,7 @@ TABLES = (
     "flows", "entries", "conversions", "covariates", "customer_segments", "messages",
 )  # fmt: skip
 PRE_PERIOD = "pre_period"
+DUCKDB_MEMORY_LIMIT = "512MB"
 STAT_COLUMNS = (
     "units", "converters", "value", "value_sq",
     "covariate", "covariate_sq", "converted_covariate", "value_covariate",
@@ -157,6 +158,11 @@ class Warehouse:
         return FlowStatistics(
             table=_tidy(frame, by_segment), covariate=covariate, as_of=moment
         )
+
+    def has_segments(self) -> bool:
+        """Whether any customer has a segment (else segment passes are empty)."""
+        segments = self.table("customer_segments")
+        return bool(segments.limit(1).count().to_pyarrow().as_py())
 
     def message_statistics(self, flows: list[str] | None = None) -> pd.DataFrame:
         """Per flow: texts sent, units texted, texts with a known cost, their
@@ -351,14 +357,15 @@ def connect(url: str | None = None) -> Warehouse:
 
 
 def _limit_memory(backend: Any, url: str) -> Any:
-    """Apply ``?memory_limit=1GB`` to DuckDB, which then spills to disk."""
-    limit = parse_qs(urlparse(url).query).get("memory_limit", [None])[0]
-    if limit is not None:
-        if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit):
-            raise WarehouseError(
-                f"warehouse {url}: memory_limit must look like 512MB or 2GB"
-            )
-        backend.raw_sql(f"SET memory_limit = '{limit}'")
+    """Cap DuckDB's memory (``?memory_limit=2GB``; 512MB by default), so that
+    a report's memory stays flat as entries grow: DuckDB spills to disk."""
+    query = parse_qs(urlparse(url).query)
+    limit = query.get("memory_limit", [DUCKDB_MEMORY_LIMIT])[0]
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit):
+        raise WarehouseError(
+            f"warehouse {url}: memory_limit must look like 512MB or 2GB"
+        )
+    backend.raw_sql(f"SET memory_limit = '{limit}'")
     return backend
 
 

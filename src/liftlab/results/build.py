@@ -59,14 +59,18 @@ def build_reports(
     """
     keys = [flow.key for flow in flows]
     stats = warehouse.flow_statistics(keys, as_of=as_of, covariate=covariate)
-    segments = warehouse.flow_statistics(
-        keys, as_of=stats.as_of, covariate=covariate, by_segment=True
-    )
+    if warehouse.has_segments():
+        segments = warehouse.flow_statistics(
+            keys, as_of=stats.as_of, covariate=covariate, by_segment=True
+        )
+        segment_table = segments.table
+    else:
+        segment_table = stats.table.iloc[0:0].assign(dimension="", segment="")
     messages = warehouse.message_statistics(keys)
     reports = []
     for flow in flows:
         rows = stats.table[stats.table["flow_key"] == flow.key]
-        segment_rows = segments.table[segments.table["flow_key"] == flow.key]
+        segment_rows = segment_table[segment_table["flow_key"] == flow.key]
         percents = _percent_by_version(session, flow)
         reports.append(
             _report(
