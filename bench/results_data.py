@@ -124,6 +124,7 @@ def warehouse_file(rows: int, folder: Path) -> Path:
     partial.unlink(missing_ok=True)
     try:
         with duckdb.connect(str(partial)) as connection:
+            connection.execute("SET enable_progress_bar = false")
             connection.execute(_SCHEMA)
             rng = np.random.default_rng(2026)
             for first in range(0, rows, CHUNK_ROWS):
