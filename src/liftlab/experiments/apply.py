@@ -43,6 +43,8 @@ TRACKED = (
     "starts_at",
     "ends_at",
     "cost_per_message",
+    "view_window_hours",
+    "click_window_hours",
 )
 
 
@@ -107,6 +109,8 @@ def flow_values(spec: ExperimentSpec) -> dict[str, Any]:
             "starts_at": spec.starts.astimezone(UTC),
             "ends_at": spec.ends.astimezone(UTC) if spec.ends else None,
             "cost_per_message": spec.cost_per_message,
+            "view_window_hours": spec.view_window_hours,
+            "click_window_hours": spec.click_window_hours,
         }
     return {
         "kind": "global",
@@ -119,6 +123,8 @@ def flow_values(spec: ExperimentSpec) -> dict[str, Any]:
         "starts_at": None,
         "ends_at": None,
         "cost_per_message": None,
+        "view_window_hours": 24.0,
+        "click_window_hours": 120.0,
     }
 
 

@@ -104,6 +104,8 @@ class FlowSpec(BaseModel):
     starts: Moment
     ends: Moment | None = None
     cost_per_message: float | None = Field(default=None, ge=0)
+    view_window_hours: float = Field(default=24.0, gt=0, le=24 * 90)
+    click_window_hours: float = Field(default=120.0, gt=0, le=24 * 90)
 
     @model_validator(mode="after")
     def _checks(self) -> FlowSpec:

@@ -29,6 +29,7 @@ __all__ = [
     "Message",
     "SimulationTruth",
     "Touch",
+    "User",
 ]
 
 ID_LENGTH = 128
@@ -73,6 +74,8 @@ class Flow(SQLModel, table=True):
         CheckConstraint("version >= 1", name="flow_version"),
         CheckConstraint("epoch >= 1", name="flow_epoch"),
         CheckConstraint("assignment IN ('hash', 'external')", name="flow_assignment"),
+        CheckConstraint("view_window_hours > 0", name="flow_view_window"),
+        CheckConstraint("click_window_hours > 0", name="flow_click_window"),
     )
 
     key: str = Field(primary_key=True, max_length=64)
@@ -90,6 +93,8 @@ class Flow(SQLModel, table=True):
     version: int = 1
     epoch: int = 1
     assignment: str = Field(default="hash", max_length=8)
+    view_window_hours: float = 24.0
+    click_window_hours: float = 120.0
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()
 
@@ -294,3 +299,20 @@ class SimulationTruth(SQLModel, table=True):
     segment: str = Field(default="", primary_key=True, max_length=200)
     quantity: str = Field(primary_key=True, max_length=64)
     value: float
+
+
+class User(SQLModel, table=True):
+    """A person who signs in to the app; the password is kept only as an
+    Argon2 hash. Viewers read; editors also change flows and import data."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('viewer', 'editor', 'admin')", name="user_role"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=64)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=16)
+    created_at: datetime = _stamp()
+    disabled_at: datetime | None = _time(nullable=True)
