@@ -138,6 +138,31 @@ def test_unknown_warehouse_folder_is_named(tmp_path: Path) -> None:
         connect(f"parquet:///{tmp_path}")
 
 
+def test_bad_duckdb_warehouses_are_named(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.duckdb"
+    with pytest.raises(WarehouseError, match=r"no DuckDB file at .*missing\.duckdb"):
+        connect(f"duckdb:///{missing}")
+
+    not_duckdb = tmp_path / "notes.duckdb"
+    not_duckdb.write_text("these are not DuckDB pages\n" * 1000)
+    with pytest.raises(WarehouseError, match="DuckDB refused it"):
+        connect(f"duckdb:///{not_duckdb}")
+
+    with pytest.raises(WarehouseError, match="memory_limit must look like"):
+        connect("duckdb:///:memory:?memory_limit=lots")
+
+
+def test_duckdb_spills_to_the_system_temporary_folder(tmp_path: Path) -> None:
+    path = tmp_path / "empty.duckdb"
+    duckdb.connect(str(path)).close()
+    with connect(f"duckdb:///{path}?memory_limit=256MB") as warehouse:
+        settings = warehouse.backend.raw_sql(
+            "SELECT current_setting('temp_directory'), current_setting('memory_limit')"
+        ).fetchone()
+    assert settings[0].endswith("liftlab-duckdb")
+    assert settings[1] in ("256.0 MiB", "244.1 MiB")
+
+
 def _report_numbers(url: str, engine: Engine, warehouse: Warehouse) -> list[float]:
     """Every number of every flow's report, flattened in a stable order."""
     with Session(engine) as session:

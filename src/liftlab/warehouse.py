@@ -37,12 +37,14 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
@@ -341,11 +343,13 @@ def connect(url: str | None = None) -> Warehouse:
         if scheme == "duckdb":
             plain = target.split("?", 1)[0]
             path = plain.split("///", 1)[1] if "///" in plain else ":memory:"
-            backend = ibis.duckdb.connect(path, read_only=True)
-            return Warehouse(_limit_memory(backend, target), name=target)
+            if path != ":memory:" and not Path(path).is_file():
+                raise WarehouseError(f"warehouse {target}: no DuckDB file at {path}")
+            backend = ibis.duckdb.connect(path, read_only=path != ":memory:")
+            return Warehouse(_tune_duckdb(backend, target), name=target)
         if scheme == "parquet":
             backend = _parquet_duckdb(_folder(target.split("?", 1)[0]))
-            return Warehouse(_limit_memory(backend, target), name=target)
+            return Warehouse(_tune_duckdb(backend, target), name=target)
         if scheme == "spark":
             return Warehouse(_spark(target), name=target)
         return Warehouse(ibis.connect(target), name=_hide_password(target))
@@ -354,18 +358,26 @@ def connect(url: str | None = None) -> Warehouse:
             f"warehouse {scheme}: its backend is not installed ({error}); "
             "for Spark install liftlab with the 'spark' extra"
         ) from error
+    except duckdb.Error as error:
+        raise WarehouseError(
+            f"warehouse {target}: DuckDB refused it ({error})"
+        ) from error
 
 
-def _limit_memory(backend: Any, url: str) -> Any:
+def _tune_duckdb(backend: Any, url: str) -> Any:
     """Cap DuckDB's memory (``?memory_limit=2GB``; 512MB by default), so that
-    a report's memory stays flat as entries grow: DuckDB spills to disk."""
+    a report's memory stays flat as entries grow, and let it spill to the
+    system's temporary folder: a read-only file's own folder may not be
+    writable."""
     query = parse_qs(urlparse(url).query)
     limit = query.get("memory_limit", [DUCKDB_MEMORY_LIMIT])[0]
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit):
         raise WarehouseError(
             f"warehouse {url}: memory_limit must look like 512MB or 2GB"
         )
+    spill = Path(tempfile.gettempdir()) / "liftlab-duckdb"
     backend.raw_sql(f"SET memory_limit = '{limit}'")
+    backend.raw_sql(f"SET temp_directory = '{spill.as_posix()}'")
     return backend
 
 

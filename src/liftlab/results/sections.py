@@ -3,6 +3,7 @@ band, segments, heterogeneity and guardrails."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from liftlab.results.types import DailyLift, Guardrail, SegmentLift
@@ -56,25 +57,29 @@ def daily_lift(compared: pd.DataFrame, alpha: float) -> tuple[DailyLift, ...]:
     )
     if by_day.empty or (True not in by_day["units"]) or (False not in by_day["units"]):
         return ()
+    n_exposed = by_day["units"][True].to_numpy()
+    n_holdout = by_day["units"][False].to_numpy()
     sequence: ConfidenceSequence = rate_confidence_sequence(
-        n_exposed=by_day["units"][True].to_numpy(),
+        n_exposed=n_exposed,
         x_exposed=by_day["converters"][True].to_numpy(),
-        n_holdout=by_day["units"][False].to_numpy(),
+        n_holdout=n_holdout,
         x_holdout=by_day["converters"][False].to_numpy(),
         alpha=alpha,
     )
+    bounds = np.column_stack(
+        [
+            sequence.estimate,
+            sequence.fixed_lower,
+            sequence.fixed_upper,
+            sequence.always_valid_lower,
+            sequence.always_valid_upper,
+        ]
+    ).tolist()
     return tuple(
-        DailyLift(
-            day=day,
-            units_exposed=int(by_day["units"][True].iloc[i]),
-            units_holdout=int(by_day["units"][False].iloc[i]),
-            absolute_lift=float(sequence.estimate[i]),
-            fixed_lower=float(sequence.fixed_lower[i]),
-            fixed_upper=float(sequence.fixed_upper[i]),
-            always_valid_lower=float(sequence.always_valid_lower[i]),
-            always_valid_upper=float(sequence.always_valid_upper[i]),
+        DailyLift(day, int(exposed), int(holdout), *values)
+        for day, exposed, holdout, values in zip(
+            by_day.index, n_exposed, n_holdout, bounds, strict=True
         )
-        for i, day in enumerate(by_day.index)
     )
 
 
