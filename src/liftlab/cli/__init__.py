@@ -8,12 +8,12 @@ half written. ``common`` holds the app and error handling; ``flows``,
 
 from __future__ import annotations
 
-from liftlab.cli import assign, data, flows, results
+from liftlab.cli import assign, attribution, data, flows, results
 from liftlab.cli.common import app
 
 __all__ = ["app", "main"]
 
-_COMMANDS = (assign, data, flows, results)
+_COMMANDS = (assign, attribution, data, flows, results)
 
 
 def main() -> None:

@@ -1,0 +1,160 @@
+"""One timed path of the attribution benchmark, in its own process.
+
+Usage: ``python bench/attribution_child.py PATH DUCKDB_FILE PATH_TABLE``.
+Prints one JSON object with ``seconds`` (per step where there are steps),
+``peak_rss_mb`` (the process's ``VmHWM``) and ``rss_start_mb``. Paths:
+
+- ``liftlab``: ``build_assists`` with every model from
+  ``connect("duckdb:///...")``, timing path building (the warehouse part:
+  paths, assist aggregates, time decay) and each model; writes the path
+  table to PATH_TABLE (Parquet) for the peer.
+- ``liftlab_markov``: ``liftlab.attribution.models.markov`` on PATH_TABLE.
+- ``channelattribution``: ``ChannelAttribution.markov_model`` (order 1,
+  non-converting paths as ``var_null``) on PATH_TABLE.
+- ``scan``: one bare window-function scan of the touches in plain DuckDB
+  (``LAG`` over each customer's touches in time order), with the same
+  512 MB memory cap as liftlab's DuckDB connection.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+SCAN = """
+SELECT count(*), sum(epoch(occurred_at) - epoch(previous))
+FROM (
+    SELECT occurred_at,
+           lag(occurred_at) OVER (PARTITION BY unit_id ORDER BY occurred_at)
+           AS previous
+    FROM touches
+)
+"""
+
+
+def _memory_mb(field: str) -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _liftlab(database: str, table: str) -> dict[str, Any]:
+    import pandas as pd
+
+    from liftlab.attribution import MODELS, AttributionSettings
+    from liftlab.attribution.paths import path_frames
+    from liftlab.attribution.report import path_table, run_model
+    from liftlab.warehouse import connect
+
+    settings = AttributionSettings()
+    start_mb = _memory_mb("VmRSS")
+    steps: dict[str, float] = {}
+    clock = time.perf_counter()
+    with connect(f"duckdb:///{database}") as warehouse:
+        frames = path_frames(warehouse, settings)
+    steps["paths"] = time.perf_counter() - clock
+    paths = path_table(frames)
+    for name in MODELS:
+        tick = time.perf_counter()
+        credit = run_model(name, paths, frames, settings)
+        steps[name] = time.perf_counter() - tick
+        if name == "markov":
+            markov = credit.credit()
+    steps["total"] = time.perf_counter() - clock
+    pd.DataFrame(
+        {
+            "path": frames.paths["path"],
+            "conversions": frames.paths["conversions"],
+            "nulls": frames.paths["nulls"],
+            "value": frames.paths["value"],
+        }
+    ).to_parquet(table)
+    return {
+        "seconds": steps,
+        "rss_start_mb": start_mb,
+        "distinct_paths": len(paths.paths),
+        "conversions_on_paths": paths.total_conversions,
+        "markov": markov,
+    }
+
+
+def _liftlab_markov(table: str) -> dict[str, Any]:
+    import pandas as pd
+
+    from liftlab.attribution.models import Paths, markov
+
+    frame = pd.read_parquet(table)
+    start_mb = _memory_mb("VmRSS")
+    clock = time.perf_counter()
+    paths = Paths.build(
+        frame["path"], frame["conversions"], value=frame["value"], nulls=frame["nulls"]
+    )
+    credit = markov(paths)
+    return {
+        "seconds": {"markov": time.perf_counter() - clock},
+        "rss_start_mb": start_mb,
+        "markov": credit.credit(),
+    }
+
+
+def _channelattribution(table: str) -> dict[str, Any]:
+    import contextlib
+    import io
+
+    import pandas as pd
+    from ChannelAttribution import markov_model
+
+    frame = pd.read_parquet(table)
+    start_mb = _memory_mb("VmRSS")
+    clock = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = markov_model(
+            frame, "path", "conversions", var_null="nulls", order=1,
+            out_more=True, verbose=0, flg_pro=False,
+        )  # fmt: skip
+    seconds = time.perf_counter() - clock
+    credit = result["result"]
+    return {
+        "seconds": {"markov": seconds},
+        "rss_start_mb": start_mb,
+        "markov": dict(
+            zip(credit["channel_name"], credit["total_conversions"], strict=True)
+        ),
+    }
+
+
+def _scan(database: str) -> dict[str, Any]:
+    import duckdb
+
+    start_mb = _memory_mb("VmRSS")
+    clock = time.perf_counter()
+    with duckdb.connect(database, read_only=True) as db:
+        db.execute("SET memory_limit = '512MB'")
+        rows, _ = db.execute(SCAN).fetchone()
+    return {
+        "seconds": {"scan": time.perf_counter() - clock},
+        "rss_start_mb": start_mb,
+        "rows": rows,
+    }
+
+
+def main() -> None:
+    path, database, table = sys.argv[1:4]
+    if path == "liftlab":
+        answer = _liftlab(database, table)
+    elif path == "liftlab_markov":
+        answer = _liftlab_markov(table)
+    elif path == "channelattribution":
+        answer = _channelattribution(table)
+    else:
+        answer = _scan(database)
+    answer["peak_rss_mb"] = _memory_mb("VmHWM")
+    print(json.dumps(answer))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Paths, assists and every attribution model from DuckDB, beside
+ChannelAttribution's Markov model and a bare window-function scan.
+
+Run as ``python bench/bench_attribution.py [--touches N ...] [--runs R]``.
+For each touch count (default 1,000,000 and 10,000,000, with a tenth as
+many conversions) one DuckDB file is generated and cached
+(``attribution_data.py``), and each path runs in its own process
+(``attribution_child.py``), ``--runs`` times (default 1):
+
+- liftlab: ``path_frames`` (paths, assist aggregates and time-decay sums,
+  built in DuckDB through ``connect("duckdb:///...")``), then each model on
+  the path table, as ``build_assists`` runs them; the path table is written
+  to Parquet for the peer;
+- liftlab Markov: ``markov`` (order 1) on that path table, parsing
+  included;
+- ChannelAttribution 2.x: ``markov_model`` (order 1, nulls as
+  ``var_null``) on the same path table;
+- DuckDB: one ``LAG`` window over each customer's touches in time order.
+
+Targets: path building at most three times the bare scan, liftlab's
+Markov faster than ChannelAttribution's, and peak memory flat from the
+smallest to the largest count (the largest within 25% of the smallest).
+Results are printed and written to ``bench/results/attribution.json``.
+Nothing asserts on time; the exit status is 1 when the two Markov models'
+credit differs by more than 5% of the conversions for any channel
+(ChannelAttribution simulates, so it is never exact), 2 when a path fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from attribution_data import warehouse_file
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+CHILD = Path(__file__).resolve().with_name("attribution_child.py")
+PATHS = ("scan", "liftlab", "liftlab_markov", "channelattribution")
+TARGET_VS_SCAN = 3.0
+TARGET_MEMORY_GROWTH = 1.25
+TOLERANCE = 0.05
+
+
+def _run(path: str, database: Path, table: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, str(CHILD), path, str(database), str(table)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{path} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _median(runs: list[dict[str, Any]], step: str) -> float:
+    return statistics.median(run["seconds"][step] for run in runs)
+
+
+def measure(touches: int, runs: int) -> dict[str, Any]:
+    """Every path at one touch count."""
+    database = warehouse_file(touches)
+    table = (
+        Path(tempfile.gettempdir())
+        / "liftlab-bench-attribution"
+        / (f"paths-{touches}.parquet")
+    )
+    answers: dict[str, list[dict[str, Any]]] = {path: [] for path in PATHS}
+    for _ in range(runs):
+        for path in PATHS:
+            answers[path].append(_run(path, database, table))
+
+    ours = answers["liftlab"][-1]["markov"]
+    peer = answers["channelattribution"][-1]["markov"]
+    total = sum(ours.values())
+    gap = max(abs(ours[key] - peer.get(key, 0.0)) for key in ours) / total
+    liftlab = answers["liftlab"]
+    steps = liftlab[-1]["seconds"]
+    return {
+        "touches": touches,
+        "conversions": touches // 10,
+        "distinct_paths": liftlab[-1]["distinct_paths"],
+        "seconds": {
+            "scan": _median(answers["scan"], "scan"),
+            "paths": _median(liftlab, "paths"),
+            "all_models": sum(
+                _median(liftlab, step)
+                for step in steps
+                if step not in ("paths", "total")
+            ),
+            "liftlab_total": _median(liftlab, "total"),
+            "liftlab_markov_in_run": _median(liftlab, "markov"),
+            "liftlab_markov_from_strings": _median(answers["liftlab_markov"], "markov"),
+            "channelattribution_markov": _median(
+                answers["channelattribution"], "markov"
+            ),
+        },
+        "models": {step: _median(liftlab, step) for step in steps},
+        "peak_rss_mb": {
+            path: max(r["peak_rss_mb"] for r in answers[path]) for path in PATHS
+        },
+        "markov_largest_gap_share": gap,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--touches", type=int, nargs="+", default=[1_000_000, 10_000_000]
+    )
+    parser.add_argument("--runs", type=int, default=1)
+    options = parser.parse_args()
+
+    console = Console()
+    try:
+        sizes = [measure(count, options.runs) for count in sorted(options.touches)]
+    except RuntimeError as error:
+        console.print(f"[red]{error}[/red]")
+        return 2
+
+    table = Table(title="Attribution from DuckDB (seconds, median of runs)")
+    for column in ("touches", "scan", "paths", "paths / scan", "all models",
+                   "liftlab markov", "ChannelAttribution", "CA / liftlab",
+                   "peak MB liftlab", "peak MB scan"):  # fmt: skip
+        table.add_column(column, justify="right")
+    for size in sizes:
+        seconds = size["seconds"]
+        ours = seconds["liftlab_markov_from_strings"]
+        table.add_row(
+            f"{size['touches']:,}",
+            f"{seconds['scan']:.2f}",
+            f"{seconds['paths']:.2f}",
+            f"{seconds['paths'] / seconds['scan']:.1f}x",
+            f"{seconds['all_models']:.2f}",
+            f"{ours:.2f}",
+            f"{seconds['channelattribution_markov']:.2f}",
+            f"{seconds['channelattribution_markov'] / ours:.1f}x",
+            f"{size['peak_rss_mb']['liftlab']:.0f}",
+            f"{size['peak_rss_mb']['scan']:.0f}",
+        )
+    console.print(table)
+    growth = sizes[-1]["peak_rss_mb"]["liftlab"] / sizes[0]["peak_rss_mb"]["liftlab"]
+    console.print(
+        f"liftlab peak memory grows {growth:.2f}x from {sizes[0]['touches']:,} to "
+        f"{sizes[-1]['touches']:,} touches (target at most {TARGET_MEMORY_GROWTH}x)"
+    )
+    agree = all(size["markov_largest_gap_share"] <= TOLERANCE for size in sizes)
+    console.print(
+        "Markov credit vs ChannelAttribution: largest gap "
+        + ", ".join(f"{size['markov_largest_gap_share']:.2%}" for size in sizes)
+        + " of conversions"
+    )
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    report = {
+        "created": datetime.now(UTC).isoformat(),
+        "sizes": sizes,
+        "memory_growth": growth,
+        "targets": {
+            "paths_vs_scan": TARGET_VS_SCAN,
+            "memory_growth": TARGET_MEMORY_GROWTH,
+            "markov_vs_channelattribution": 1.0,
+        },
+        "environment": {
+            "python": platform.python_version(),
+            "duckdb": version("duckdb"),
+            "ibis": version("ibis-framework"),
+            "channelattribution": version("ChannelAttribution"),
+        },
+    }
+    (RESULTS / "attribution.json").write_text(json.dumps(report, indent=2))
+    return 0 if agree else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

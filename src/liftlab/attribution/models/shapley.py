@@ -1,0 +1,84 @@
+"""Shapley-value attribution over channels, in the closed form of Zhao et
+al. (2018).
+
+Channels are the players. A journey's coalition is the set of channels on
+its path (order and repeats do not matter). The worth of a coalition
+``S`` is ``v(S) = sum of r(T) over every channel set T contained in S``,
+where ``r(T)`` is what journeys with exactly the channels ``T`` brought:
+
+- ``worth="rate"`` (the default): their conversion rate, conversions over
+  conversions plus nulls, so non-converting journeys count;
+- ``worth="conversions"``: their conversions, as in Zhao et al.'s example.
+
+For such a game the Shapley value has a closed form: each channel set's
+``r(T)`` is shared equally by its ``|T|`` channels, ``phi_j = sum over T
+containing j of r(T) / |T|``. It is exact, needs no sampling and no
+enumeration of the ``2**n`` coalitions, so any number of channels works.
+With ``worth="conversions"`` the values add up to the conversions; with
+``worth="rate"`` they are rescaled so that they do (value likewise).
+
+References:
+    Shapley, L. S. (1953). "A value for n-person games." In Contributions
+    to the Theory of Games II, Annals of Mathematics Studies 28, 307-317.
+
+    Zhao, K., Mahboobi, S. H. and Bagheri, S. R. (2018). "Shapley value
+    methods for attribution modeling in online advertising."
+    arXiv:1804.05327.
+
+    Dalessandro, B., Perlich, C., Stitelman, O. and Provost, F. (2012).
+    "Causally motivated attribution for online advertising." Proceedings
+    of the Sixth International Workshop on Data Mining for Online
+    Advertising (ADKDD), on Shapley values as attribution.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Literal
+
+from liftlab.attribution.models.paths import ModelCredit, Paths
+
+__all__ = ["shapley"]
+
+Worth = Literal["rate", "conversions"]
+
+
+def shapley(paths: Paths, *, worth: Worth = "rate") -> ModelCredit:
+    """Shapley values of the channels, as conversions and value.
+
+    Args:
+        paths: The path table, non-converting journeys included.
+        worth: What a channel set brings: its conversion ``rate`` or its
+            ``conversions``.
+    """
+    if worth not in ("rate", "conversions"):
+        raise ValueError(f"worth: must be 'rate' or 'conversions', got {worth!r}")
+    converted: dict[frozenset[str], float] = defaultdict(float)
+    journeys: dict[frozenset[str], float] = defaultdict(float)
+    for path, conversions, nulls in zip(
+        paths.paths, paths.conversions, paths.nulls, strict=True
+    ):
+        coalition = frozenset(path)
+        converted[coalition] += conversions
+        journeys[coalition] += conversions + nulls
+
+    values: dict[str, float] = defaultdict(float)
+    for coalition, conversions in converted.items():
+        if worth == "conversions":
+            dividend = conversions
+        else:
+            dividend = conversions / journeys[coalition] if journeys[coalition] else 0.0
+        for channel in coalition:
+            values[channel] += dividend / len(coalition)
+
+    channels = paths.channels
+    total = sum(values.values())
+    shares = {c: values.get(c, 0.0) / total if total else 0.0 for c in channels}
+    note = None if total else "no path converts"
+    return ModelCredit(
+        model="shapley",
+        channels=channels,
+        conversions=tuple(float(shares[c] * paths.total_conversions) for c in channels),
+        value=tuple(float(shares[c] * paths.total_value) for c in channels),
+        note=note,
+    )

@@ -1,0 +1,194 @@
+"""Paths built in the warehouse: window edges, coupons, nulls, and the same
+answer on SQLite, PostgreSQL and DuckDB.
+
+Boundary rule under test: every window is inclusive. A touch exactly one
+window before the conversion is eligible; one second earlier it is not. A
+touch at the conversion's own second is eligible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from liftlab.attribution import AttributionSettings
+from liftlab.attribution.paths import path_frames
+from liftlab.store.tables import Conversion, Flow, Message, Touch
+from liftlab.warehouse import Warehouse, connect
+
+BUY = datetime(2026, 10, 20, 12, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+SECOND = timedelta(seconds=1)
+TABLES = ("flows", "touches", "conversions", "messages", "customer_segments")
+
+
+def _flow(key: str, *, click_hours: float = 120.0) -> Flow:
+    return Flow(
+        key=key, name=key, holdout_percent=10.0, salt=key, conversion_type="purchase",
+        window_hours=72.0, view_window_hours=24.0, click_window_hours=click_hours,
+    )  # fmt: skip
+
+
+def _sms(unit: str, number: int, kind: str, before: timedelta, flow: str) -> Touch:
+    return Touch(
+        touch_id=f"{unit}-t{number}", unit_id=unit, channel="sms", kind=kind,
+        occurred_at=BUY - before, flow_key=flow, campaign=flow,
+    )  # fmt: skip
+
+
+def _buy(unit: str, *, at: datetime = BUY, coupon: str | None = None) -> Conversion:
+    return Conversion(
+        conversion_id=f"{unit}-c", unit_id=unit, occurred_at=at, type="purchase",
+        value=10.0, coupon_code=coupon,
+    )  # fmt: skip
+
+
+def _rows() -> list[object]:
+    """One unit per case; the path each conversion should get is in
+    ``EXPECTED``."""
+    rows: list[object] = [_flow("cart"), _flow("week", click_hours=168.0)]
+    rows += [_sms("view23", 1, "view", 23 * HOUR, "cart"), _buy("view23")]
+    rows += [_sms("view30", 1, "view", 30 * HOUR, "cart"), _buy("view30")]
+    rows += [_sms("click6", 1, "click", timedelta(days=6), "week"), _buy("click6")]
+    rows += [_sms("click8", 1, "click", timedelta(days=8), "week"), _buy("click8")]
+    rows += [_sms("edge", 1, "view", 24 * HOUR, "cart"), _buy("edge")]
+    rows += [_sms("past", 1, "view", 24 * HOUR + SECOND, "cart"), _buy("past")]
+    rows += [
+        Touch(touch_id="same-t1", unit_id="same", channel="email", kind="click",
+              occurred_at=BUY - 2 * HOUR),
+        Touch(touch_id="same-t2", unit_id="same", channel="direct", kind="session",
+              occurred_at=BUY),
+        _buy("same"),
+    ]  # fmt: skip
+    rows += [
+        Touch(touch_id="old-t1", unit_id="old", channel="email", kind="click",
+              occurred_at=BUY - timedelta(days=31)),
+        _buy("old"),
+    ]  # fmt: skip
+    rows += [
+        Message(message_id="m1", flow_key="cart", unit_id="shop", sent_at=BUY
+                - timedelta(days=20), coupon_code="CART-1"),
+        Touch(touch_id="shop-t1", unit_id="shop", channel="paid_search",
+              kind="click", occurred_at=BUY - HOUR),
+        _buy("shop", coupon="CART-1"),
+    ]  # fmt: skip
+    rows += [
+        Touch(touch_id="null-t1", unit_id="null", channel="email", kind="click",
+              occurred_at=BUY - 3 * HOUR),
+        Touch(touch_id="null-t2", unit_id="null", channel="email", kind="click",
+              occurred_at=BUY - 2 * HOUR),
+        _sms("null", 3, "view", HOUR, "cart"),
+    ]  # fmt: skip
+    return rows
+
+
+EXPECTED = {
+    # A delivery 23 hours before a purchase is inside the 24-hour view
+    # window, 30 hours before is outside it.
+    "sms:cart": 2,  # view23 and edge
+    # A click 6 days before is inside a flow's 7-day click window, 8 days
+    # before is outside it.
+    "sms:week": 1,  # click6
+    "email > direct": 1,  # same: a touch at the conversion's second counts
+    "paid_search > sms:cart": 1,  # shop: the redeemed coupon is an SMS click
+}
+
+
+@pytest.fixture
+def edge_store(engine: Engine) -> Engine:
+    with Session(engine) as session:
+        for row in _rows():
+            session.add(row)
+            session.flush()
+        session.commit()
+    return engine
+
+
+def _duckdb_copy(store: Warehouse, folder: Path) -> str:
+    path = folder / "copy.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        for name in TABLES:
+            frame = store.table(name).to_pyarrow()  # noqa: F841
+            connection.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+    return f"duckdb:///{path}"
+
+
+@pytest.fixture
+def warehouses(
+    edge_store: Engine, database_url: str, tmp_path: Path
+) -> Iterator[list[Warehouse]]:
+    store = connect(database_url)
+    duck = connect(_duckdb_copy(store, tmp_path))
+    yield [store, duck]
+    store.close()
+    duck.close()
+
+
+def _converting(warehouse: Warehouse, **options: object) -> dict[str, float]:
+    frames = path_frames(warehouse, AttributionSettings(**options))  # type: ignore[arg-type]
+    paths = frames.paths[frames.paths["conversions"] > 0]
+    return dict(zip(paths["path"], paths["conversions"], strict=True))
+
+
+def test_window_edges_on_every_backend(warehouses: list[Warehouse]) -> None:
+    for warehouse in warehouses:
+        assert _converting(warehouse) == EXPECTED, warehouse.name
+
+
+def test_conversions_before_any_touch_have_no_path(
+    warehouses: list[Warehouse],
+) -> None:
+    for warehouse in warehouses:
+        frames = path_frames(warehouse, AttributionSettings())
+
+        # 9 conversions; view30, click8, past and old have no eligible touch.
+        assert frames.totals["conversions"] == 9
+        assert frames.totals["with_path"] == 5
+
+
+def test_non_converting_path_and_collapse(warehouses: list[Warehouse]) -> None:
+    for warehouse in warehouses:
+        frames = path_frames(warehouse, AttributionSettings())
+        nulls = frames.paths[frames.paths["nulls"] > 0]
+        collapsed = path_frames(warehouse, AttributionSettings(collapse_repeats=True))
+        folded = collapsed.paths[collapsed.paths["nulls"] > 0]
+
+        assert dict(zip(nulls["path"], nulls["nulls"], strict=True)) == {
+            "email > email > sms:cart": 1
+        }
+        assert list(folded["path"]) == ["email > sms:cart"]
+
+
+def test_longer_lookback_reaches_older_touches(warehouses: list[Warehouse]) -> None:
+    for warehouse in warehouses:
+        paths = _converting(warehouse, lookback_days=31)
+
+        assert paths["email"] == 1  # old: 31 days before, inside a 31-day lookback
+
+
+def test_assist_counts_split_clicks_and_views(warehouses: list[Warehouse]) -> None:
+    for warehouse in warehouses:
+        keys = path_frames(warehouse, AttributionSettings()).keys
+        flows = keys[keys["dimension"] == "flow"].set_index("key")
+
+        cart = flows.loc["cart"]
+        assert (cart["conversions"], cart["last_touch"], cart["assisted"]) == (3, 3, 0)
+        assert flows.loc["week", "click_assisted"] == 0
+
+
+def test_path_tables_agree_across_backends(warehouses: list[Warehouse]) -> None:
+    frames = [path_frames(w, AttributionSettings()) for w in warehouses]
+
+    for other in frames[1:]:
+        pd.testing.assert_frame_equal(frames[0].paths, other.paths)
+        left = frames[0].keys.sort_values(["dimension", "key"]).reset_index(drop=True)
+        right = other.keys.sort_values(["dimension", "key"]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(left, right, check_dtype=False)
+        assert frames[0].totals == other.totals
