@@ -94,6 +94,23 @@ def test_segment_and_covariate_statistics_agree(
         _same(left, right)
 
 
+def test_touches_travel_with_the_export(store: Warehouse, tmp_path: Path) -> None:
+    written = export_tables(store, tmp_path)
+    touches = store.table("touches").count().to_pyarrow().as_py()
+
+    assert touches > 0
+    assert written["touches"] == touches
+    with connect(f"parquet:///{tmp_path}") as parquet:
+        assert parquet.table("touches").count().to_pyarrow().as_py() == touches
+
+    (tmp_path / "touches.parquet").unlink()
+    with (
+        connect(f"parquet:///{tmp_path}") as parquet,
+        pytest.raises(WarehouseError, match="no table 'touches'"),
+    ):
+        parquet.table("touches")
+
+
 @pytest.mark.slow
 def test_spark_agrees_with_the_store(
     store: Warehouse,

@@ -67,6 +67,8 @@ logger = logging.getLogger(__name__)
 TABLES = (
     "flows", "entries", "conversions", "covariates", "customer_segments", "messages",
 )  # fmt: skip
+# Read when present: attribution needs the touches, the results engine not.
+OPTIONAL_TABLES = ("touches",)
 PRE_PERIOD = "pre_period"
 DUCKDB_MEMORY_LIMIT = "512MB"
 STAT_COLUMNS = (
@@ -409,9 +411,20 @@ def _parquet_path(folder: Path, table: str) -> str:
     )
 
 
+def _present(folder: Path) -> tuple[str, ...]:
+    """The tables a folder holds: every required one, and the optional ones
+    that are there."""
+    optional = tuple(
+        table
+        for table in OPTIONAL_TABLES
+        if (folder / f"{table}.parquet").is_file() or (folder / table).is_dir()
+    )
+    return TABLES + optional
+
+
 def _parquet_duckdb(folder: Path) -> Any:
     backend = ibis.duckdb.connect()
-    for table in TABLES:
+    for table in _present(folder):
         backend.read_parquet(_parquet_path(folder, table), table_name=table)
     return backend
 
@@ -430,23 +443,25 @@ def _spark(url: str) -> Any:
         .config("spark.sql.shuffle.partitions", "4")
         .getOrCreate()
     )
-    for table in TABLES:
+    for table in _present(folder):
         frame = session.read.parquet("file://" + _parquet_path(folder, table))
         frame.createOrReplaceTempView(table)
     return ibis.pyspark.connect(session)
 
 
 def export_tables(store: Warehouse, folder: Path) -> dict[str, int]:
-    """Write the tables the warehouse reads to ``folder/<table>.parquet``.
+    """Write the tables the warehouse reads to ``folder/<table>.parquet``,
+    the touches included when the store has them.
 
     This is how a store's data moves to DuckDB, Parquet or Spark.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    written = {}
-    for name in TABLES:
-        table = store.table(name).to_pyarrow()
-        import pyarrow.parquet as pq
+    import pyarrow.parquet as pq
 
+    folder.mkdir(parents=True, exist_ok=True)
+    present = set(store.backend.list_tables())
+    written = {}
+    for name in (*TABLES, *(t for t in OPTIONAL_TABLES if t in present)):
+        table = store.table(name).to_pyarrow()
         pq.write_table(table, folder / f"{name}.parquet")
         written[name] = table.num_rows
     return written
