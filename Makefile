@@ -27,6 +27,7 @@ run: $(VENV)/.run-installed
 	$(VENV)/bin/liftlab apply experiments/
 	$(VENV)/bin/liftlab demo --if-empty
 	$(VENV)/bin/liftlab flows
+	$(VENV)/bin/liftlab ui
 
 test: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
@@ -37,6 +38,8 @@ bench: $(VENV)/.test-installed
 	$(VENV)/bin/python bench/bench_assignment.py
 	$(VENV)/bin/python bench/bench_import.py
 	$(VENV)/bin/python bench/bench_results.py
+	$(VENV)/bin/python bench/bench_ui.py
+	$(VENV)/bin/python bench/bench_attribution.py
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check --fix .

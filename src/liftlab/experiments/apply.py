@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -21,14 +22,23 @@ from liftlab.experiments.specs import (
     GLOBAL_KEY,
     ExperimentSpec,
     FlowSpec,
+    GlobalSpec,
     LoadedSpec,
     SpecError,
     SpecProblem,
+    _problem,
 )
 from liftlab.store.engine import session_scope
 from liftlab.store.tables import Entry, Flow, FlowChange
 
-__all__ = ["ApplyResult", "FieldChange", "FlowPlan", "apply_specs", "flow_values"]
+__all__ = [
+    "ApplyResult",
+    "FieldChange",
+    "FlowPlan",
+    "apply_spec",
+    "apply_specs",
+    "flow_values",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +203,57 @@ def apply_specs(
         if plan.action != "unchanged":
             logger.info("flow %s: %s by %s", plan.key, plan.action, actor)
     return ApplyResult(tuple(plans), untracked, written=True)
+
+
+def apply_spec(
+    engine: Engine,
+    values: dict[str, Any],
+    *,
+    actor: str,
+    create: bool,
+    source: str = "app",
+    reshuffle: bool = False,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> ApplyResult:
+    """Validate one spec given as values (e.g. from a form) and apply it.
+
+    The same models as spec files check the values, so a form gets the
+    file's messages, and the change log records the change as for a file.
+
+    Args:
+        engine: The store.
+        values: The spec's fields; ``kind = "global"`` for the global holdout.
+        actor: Who applies, recorded in the change log.
+        create: Refuse a key already in the store instead of updating it.
+        source: The spec's origin as the flow records it.
+        reshuffle: As in ``apply_specs``; ``dry_run`` and ``now`` too.
+
+    Raises:
+        SpecError: Every invalid field, a key already taken, or a change
+            that needs ``reshuffle``; nothing was written.
+    """
+    path = Path(source)
+    model: type[FlowSpec] | type[GlobalSpec]
+    model = GlobalSpec if values.get("kind") == "global" else FlowSpec
+    try:
+        spec = model.model_validate(values)
+    except ValidationError as error:
+        problems = [_problem(path, model, detail) for detail in error.errors()]
+        raise SpecError(problems) from None
+    if create:
+        with session_scope(engine) as session:
+            taken = session.get(Flow, spec.key)
+        if taken is not None:
+            message = (
+                f"'{spec.key}' is already taken by '{taken.name}'; choose another "
+                "key or edit that flow"
+            )
+            raise SpecError([SpecProblem(path, "key", message)])
+    loaded = [LoadedSpec(path=path, spec=spec)]
+    return apply_specs(
+        engine, loaded, actor=actor, reshuffle=reshuffle, dry_run=dry_run, now=now
+    )
 
 
 def _running_keys(
