@@ -338,7 +338,7 @@ def connect(url: str | None = None) -> Warehouse:
     try:
         if scheme == "sqlite":
             path = target.split("///", 1)[1] if "///" in target else ":memory:"
-            return Warehouse(ibis.sqlite.connect(path), name=target)
+            return Warehouse(_tune_sqlite(ibis.sqlite.connect(path)), name=target)
         if scheme in ("postgresql", "postgres"):
             plain = "postgres://" + target.split("://", 1)[1]
             return Warehouse(ibis.connect(plain), name=_hide_password(target))
@@ -364,6 +364,19 @@ def connect(url: str | None = None) -> Warehouse:
         raise WarehouseError(
             f"warehouse {target}: DuckDB refused it ({error})"
         ) from error
+
+
+def _tune_sqlite(backend: Any) -> Any:
+    """Give SQLite room for the report's joins: a 128 MB page cache, the file
+    memory-mapped and temporary B-trees in memory. On the demo store this
+    about halves the statistics and segment passes."""
+    for pragma in (
+        "PRAGMA cache_size = -131072",
+        "PRAGMA mmap_size = 1073741824",
+        "PRAGMA temp_store = MEMORY",
+    ):
+        backend.raw_sql(pragma).close()
+    return backend
 
 
 def _tune_duckdb(backend: Any, url: str) -> Any:
