@@ -38,6 +38,8 @@ bench: $(VENV)/.test-installed
 	$(VENV)/bin/python bench/bench_assignment.py
 	$(VENV)/bin/python bench/bench_import.py
 	$(VENV)/bin/python bench/bench_results.py
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(VENV)/bin/python bench/bench_api.py
 	$(VENV)/bin/python bench/bench_ui.py
 	$(VENV)/bin/python bench/bench_attribution.py
 

@@ -8,12 +8,12 @@ half written. ``common`` holds the app and error handling; ``flows``,
 
 from __future__ import annotations
 
-from liftlab.cli import assign, attribution, data, flows, results, ui, users
+from liftlab.cli import assign, attribution, data, flows, results, serve, ui, users
 from liftlab.cli.common import app
 
 __all__ = ["app", "main"]
 
-_COMMANDS = (assign, attribution, data, flows, results, ui, users)
+_COMMANDS = (assign, attribution, data, flows, results, serve, ui, users)
 
 
 def main() -> None:
