@@ -1,6 +1,8 @@
 """One timed path of the attribution benchmark, in its own process.
 
-Usage: ``python bench/attribution_child.py PATH DUCKDB_FILE PATH_TABLE``.
+Usage: ``python bench/attribution_child.py PATH DUCKDB_FILE PATH_TABLE
+[MEMORY_LIMIT]`` (DuckDB's cap for liftlab and the scan; 512MB, liftlab's
+default, when left out).
 Prints one JSON object with ``seconds`` (per step where there are steps),
 ``peak_rss_mb`` (the process's ``VmHWM``) and ``rss_start_mb``. Paths:
 
@@ -13,7 +15,7 @@ Prints one JSON object with ``seconds`` (per step where there are steps),
   non-converting paths as ``var_null``) on PATH_TABLE.
 - ``scan``: one bare window-function scan of the touches in plain DuckDB
   (``LAG`` over each customer's touches in time order), with the same
-  512 MB memory cap as liftlab's DuckDB connection.
+  memory cap as liftlab's DuckDB connection.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def _memory_mb(field: str) -> float:
     return float("nan")
 
 
-def _liftlab(database: str, table: str) -> dict[str, Any]:
+def _liftlab(database: str, table: str, limit: str) -> dict[str, Any]:
     import pandas as pd
 
     from liftlab.attribution import MODELS, AttributionSettings
@@ -54,10 +56,12 @@ def _liftlab(database: str, table: str) -> dict[str, Any]:
     start_mb = _memory_mb("VmRSS")
     steps: dict[str, float] = {}
     clock = time.perf_counter()
-    with connect(f"duckdb:///{database}") as warehouse:
+    with connect(f"duckdb:///{database}?memory_limit={limit}") as warehouse:
         frames = path_frames(warehouse, settings)
     steps["paths"] = time.perf_counter() - clock
+    tick = time.perf_counter()
     paths = path_table(frames)
+    steps["path_table"] = time.perf_counter() - tick
     for name in MODELS:
         tick = time.perf_counter()
         credit = run_model(name, paths, frames, settings)
@@ -76,7 +80,7 @@ def _liftlab(database: str, table: str) -> dict[str, Any]:
     return {
         "seconds": steps,
         "rss_start_mb": start_mb,
-        "distinct_paths": len(paths.paths),
+        "distinct_paths": len(paths.lengths),
         "conversions_on_paths": paths.total_conversions,
         "markov": markov,
     }
@@ -90,7 +94,7 @@ def _liftlab_markov(table: str) -> dict[str, Any]:
     frame = pd.read_parquet(table)
     start_mb = _memory_mb("VmRSS")
     clock = time.perf_counter()
-    paths = Paths.build(
+    paths = Paths.from_strings(
         frame["path"], frame["conversions"], value=frame["value"], nulls=frame["nulls"]
     )
     credit = markov(paths)
@@ -127,13 +131,13 @@ def _channelattribution(table: str) -> dict[str, Any]:
     }
 
 
-def _scan(database: str) -> dict[str, Any]:
+def _scan(database: str, limit: str) -> dict[str, Any]:
     import duckdb
 
     start_mb = _memory_mb("VmRSS")
     clock = time.perf_counter()
     with duckdb.connect(database, read_only=True) as db:
-        db.execute("SET memory_limit = '512MB'")
+        db.execute(f"SET memory_limit = '{limit}'")
         rows, _ = db.execute(SCAN).fetchone()
     return {
         "seconds": {"scan": time.perf_counter() - clock},
@@ -144,14 +148,15 @@ def _scan(database: str) -> dict[str, Any]:
 
 def main() -> None:
     path, database, table = sys.argv[1:4]
+    limit = sys.argv[4] if len(sys.argv) > 4 else "512MB"
     if path == "liftlab":
-        answer = _liftlab(database, table)
+        answer = _liftlab(database, table, limit)
     elif path == "liftlab_markov":
         answer = _liftlab_markov(table)
     elif path == "channelattribution":
         answer = _channelattribution(table)
     else:
-        answer = _scan(database)
+        answer = _scan(database, limit)
     answer["peak_rss_mb"] = _memory_mb("VmHWM")
     print(json.dumps(answer))
 

@@ -1,7 +1,9 @@
 """Paths, assists and every attribution model from DuckDB, beside
 ChannelAttribution's Markov model and a bare window-function scan.
 
-Run as ``python bench/bench_attribution.py [--touches N ...] [--runs R]``.
+Run as ``python bench/bench_attribution.py [--touches N ...] [--runs R]
+[--memory-limit 2GB]`` (DuckDB's cap for liftlab and the scan; 512MB,
+liftlab's default, unless given).
 For each touch count (default 1,000,000 and 10,000,000, with a tenth as
 many conversions) one DuckDB file is generated and cached
 (``attribution_data.py``), and each path runs in its own process
@@ -54,9 +56,9 @@ TARGET_MEMORY_GROWTH = 1.25
 TOLERANCE = 0.05
 
 
-def _run(path: str, database: Path, table: Path) -> dict[str, Any]:
+def _run(path: str, database: Path, table: Path, limit: str) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, str(CHILD), path, str(database), str(table)],
+        [sys.executable, str(CHILD), path, str(database), str(table), limit],
         capture_output=True,
         text=True,
         check=False,
@@ -70,7 +72,7 @@ def _median(runs: list[dict[str, Any]], step: str) -> float:
     return statistics.median(run["seconds"][step] for run in runs)
 
 
-def measure(touches: int, runs: int) -> dict[str, Any]:
+def measure(touches: int, runs: int, limit: str = "512MB") -> dict[str, Any]:
     """Every path at one touch count."""
     database = warehouse_file(touches)
     table = (
@@ -81,7 +83,7 @@ def measure(touches: int, runs: int) -> dict[str, Any]:
     answers: dict[str, list[dict[str, Any]]] = {path: [] for path in PATHS}
     for _ in range(runs):
         for path in PATHS:
-            answers[path].append(_run(path, database, table))
+            answers[path].append(_run(path, database, table, limit))
 
     ours = answers["liftlab"][-1]["markov"]
     peer = answers["channelattribution"][-1]["markov"]
@@ -122,11 +124,19 @@ def main() -> int:
         "--touches", type=int, nargs="+", default=[1_000_000, 10_000_000]
     )
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument(
+        "--memory-limit",
+        default="512MB",
+        help="DuckDB's cap for liftlab and the scan (liftlab's default: 512MB)",
+    )
     options = parser.parse_args()
 
     console = Console()
     try:
-        sizes = [measure(count, options.runs) for count in sorted(options.touches)]
+        sizes = [
+            measure(count, options.runs, options.memory_limit)
+            for count in sorted(options.touches)
+        ]
     except RuntimeError as error:
         console.print(f"[red]{error}[/red]")
         return 2
@@ -167,6 +177,7 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     report = {
         "created": datetime.now(UTC).isoformat(),
+        "memory_limit": options.memory_limit,
         "sizes": sizes,
         "memory_growth": growth,
         "targets": {
@@ -181,7 +192,10 @@ def main() -> int:
             "channelattribution": version("ChannelAttribution"),
         },
     }
-    (RESULTS / "attribution.json").write_text(json.dumps(report, indent=2))
+    name = "attribution.json"
+    if options.memory_limit != "512MB":
+        name = f"attribution-{options.memory_limit}.json"
+    (RESULTS / name).write_text(json.dumps(report, indent=2))
     return 0 if agree else 1
 
 

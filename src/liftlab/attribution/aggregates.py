@@ -1,8 +1,9 @@
 """Aggregates over the eligible touches of each conversion.
 
 :mod:`liftlab.attribution.paths` builds one row per conversion and eligible
-touch in the warehouse; these expressions sum them per channel, flow and
-campaign, and into time-decay credit, still in the warehouse.
+touch in the warehouse, marked ``final`` for the conversion's last touch and
+with its time-decay ``share``; these expressions sum them per channel, flow
+and campaign, and into time-decay credit, still in the warehouse.
 """
 
 from __future__ import annotations
@@ -12,33 +13,45 @@ import ibis.expr.types as ir
 
 from liftlab.attribution.settings import AttributionSettings
 
-__all__ = ["DIMENSIONS", "decay_sums", "key_rows", "key_sums"]
+__all__ = ["DIMENSIONS", "LN2", "STATE", "decay_sums", "key_rows", "key_sums"]
 
 DIMENSIONS = ("channel", "flow", "campaign")
 LN2 = 0.6931471805599453
+# The pseudo-dimension whose keys are the models' states (time decay only).
+STATE = "state"
 
 
-def key_rows(rows: ir.Table) -> ir.Table:
-    """One row per conversion, dimension and key on its path."""
-    parts = []
-    for dimension in DIMENSIONS:
-        if dimension == "channel":
-            key = rows.channel
-        elif dimension == "flow":
-            key = (rows.channel == "sms").ifelse(rows.flow_key, None)
-        else:
-            key = rows.campaign
-        part = rows.select(
-            "conversion_id", "conversion_unit", "conversion_s", "conversion_value",
-            "conversion_type", "touch_s", "kind", "final", "touches",
-            dimension=ibis.literal(dimension, "string"), key=key,
-        )  # fmt: skip
-        parts.append(part.filter(part.key.notnull()))
-    stacked = ibis.union(*parts)
+def key_rows(rows: ir.Table, settings: AttributionSettings) -> ir.Table:
+    """One row per conversion, dimension and key on its path.
+
+    Each touch meets a small table of the dimensions (a cross join), so the
+    touches are read once for every dimension; the pseudo-dimension
+    ``STATE`` carries each state's summed time-decay ``share``.
+    """
+    names = [*DIMENSIONS, STATE]
+    dimensions = ibis.memtable({"dimension": names})
+    crossed = rows.cross_join(dimensions)
+    sms = crossed.channel == "sms"
+    key = ibis.cases(
+        (crossed.dimension == "channel", crossed.channel),
+        (crossed.dimension == "flow", sms.ifelse(crossed.flow_key, None)),
+        (crossed.dimension == "campaign", crossed.campaign),
+        else_=crossed.state,
+    )
+    stacked = crossed.mutate(key=key)
+    stacked = stacked.filter(stacked.key.notnull())
     assist = ~stacked.final
-    grouped = stacked.group_by(
-        "conversion_id", "conversion_unit", "conversion_type", "dimension", "key"
+    share = stacked.share
+    if settings.collapse_repeats:
+        share = stacked.kept.ifelse(share, 0.0)
+    # Time decay needs only the sums per state, so its rows are grouped
+    # across conversions (a null conversion), not once per conversion.
+    per = (stacked.dimension == STATE).ifelse(None, stacked.conversion_id)
+    return stacked.group_by(
+        conversion_id=per, dimension="dimension", key="key"
     ).aggregate(
+        conversion_unit=stacked.conversion_unit.max(),
+        conversion_type=stacked.conversion_type.max(),
         value=stacked.conversion_value.max(),
         touches=stacked.touches.max(),
         assisted=assist.ifelse(1, 0).max(),
@@ -46,8 +59,9 @@ def key_rows(rows: ir.Table) -> ir.Table:
         view_assisted=(assist & (stacked.kind == "view")).ifelse(1, 0).max(),
         last_touch=stacked.final.ifelse(1, 0).max(),
         lag_s=(stacked.conversion_s - stacked.touch_s).max(),
+        share=share.sum(),
+        share_value=(share * stacked.conversion_value).sum(),
     )
-    return grouped
 
 
 def key_sums(per_key: ir.Table, groups: list[str]) -> ir.Table:
@@ -65,19 +79,12 @@ def key_sums(per_key: ir.Table, groups: list[str]) -> ir.Table:
     )
 
 
-def decay_sums(rows: ir.Table, settings: AttributionSettings) -> ir.Table:
-    """Time-decay credit per state: each touch's weight ``2 ** (-lag / h)``
-    over its conversion's total (the formula of
-    :func:`liftlab.attribution.models.decay_weights`)."""
-    if settings.collapse_repeats:
-        rows = rows.filter(rows.kept)
-    rate = LN2 / (settings.half_life_days * 86_400)
-    weighted = rows.mutate(weight=(-(rows.lag_s.cast("float64")) * rate).exp())
-    weighted = weighted.mutate(
-        share=weighted.weight
-        / weighted.weight.sum().over(ibis.window(group_by=weighted.conversion_id))
-    )
-    return weighted.group_by("state").aggregate(
-        conversions=weighted.share.sum(),
-        value=(weighted.share * weighted.conversion_value).sum(),
+def decay_sums(per_key: ir.Table) -> ir.Table:
+    """Time-decay credit per state (``key``): each touch's ``share``, its
+    weight ``2 ** (-lag / h)`` over its conversion's total (the formula of
+    :func:`liftlab.attribution.models.decay_weights`), summed."""
+    states = per_key.filter(per_key.dimension == STATE)
+    return states.group_by("key").aggregate(
+        conversions=states.share.sum(),
+        value=states.share_value.sum(),
     )

@@ -1,10 +1,11 @@
 """Conversion paths built where the data lives.
 
-One backend-neutral Ibis expression puts every conversion beside its
-unit's eligible touches; it runs in the store or the warehouse (SQLite,
-PostgreSQL, DuckDB, Parquet) and is cached there as a temporary table for
-the aggregates read from it. Only aggregates reach Python: the path table,
-counts per channel, flow and campaign, histograms and time-decay sums.
+Backend-neutral Ibis expressions put every conversion beside its unit's
+eligible touches (one range join) and aggregate them where the data lives
+(SQLite, PostgreSQL, DuckDB, Parquet): three queries, nothing written to a
+table, no window unless repeats are collapsed. Only aggregates reach
+Python: the path table, counts per channel, flow and campaign, histograms
+and time-decay sums.
 
 Eligibility of a touch for a conversion of the same unit, in whole seconds:
 
@@ -38,20 +39,32 @@ last touch would have looked back on.
 from __future__ import annotations
 
 import logging
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+from ibis import _
+from ibis.common.deferred import Deferred
 
-from liftlab.attribution.aggregates import decay_sums, key_rows, key_sums
+from liftlab.attribution.aggregates import (
+    LN2,
+    STATE,
+    decay_sums,
+    key_rows,
+    key_sums,
+)
 from liftlab.attribution.models import SEPARATOR
+from liftlab.attribution.parts import SUMS, part, split_parts
 from liftlab.attribution.settings import AttributionSettings
-from liftlab.warehouse import Warehouse, WarehouseError
+from liftlab.attribution.touches import (
+    conversions_table,
+    seconds,
+    table,
+    text,
+    touches_table,
+)
+from liftlab.warehouse import Warehouse
 
 __all__ = ["LAG_BUCKETS", "PathFrames", "path_frames"]
 
@@ -62,6 +75,9 @@ LAG_BUCKETS = 30
 LENGTH_BUCKETS = 12
 # Backends whose aggregates take an ORDER BY (string_agg, listagg).
 ORDERED_AGGREGATES = ("duckdb", "postgres")
+# Digits of ``2 * epoch seconds + tie`` in a touch's order string: enough
+# until the year 17,800.
+ORDER_DIGITS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,117 +110,15 @@ class PathFrames:
     totals: dict[str, float]
 
 
-def _table(warehouse: Warehouse, name: str) -> ir.Table:
-    """A table of the warehouse; a Parquet warehouse reads ``touches`` from
-    its folder on first use, since the results engine does not need it."""
-    try:
-        return warehouse.table(name)
-    except WarehouseError:
-        if not warehouse.name.startswith("parquet:"):
-            raise
-        parsed = urlparse(warehouse.name.split("?", 1)[0])
-        folder = "/" + (parsed.netloc + parsed.path).lstrip("/")
-        try:
-            return warehouse.backend.read_parquet(
-                f"{folder}/{name}.parquet", table_name=name
-            )
-        except Exception as error:
-            raise WarehouseError(
-                f"warehouse {warehouse.name}: no {name}.parquet for attribution"
-            ) from error
-
-
-def _text(column: ir.Value) -> ir.StringValue:
-    """A plain, nullable string, so that unions line up on every backend."""
-    return column.cast(ibis.dtype("string"))
-
-
-def _seconds(column: ir.TimestampValue) -> ir.IntegerValue:
-    return column.epoch_seconds().cast("int64")
-
-
-def _conversions(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
-    conversions = _table(warehouse, "conversions")
-    if settings.conversion_types is not None:
-        conversions = conversions.filter(
-            conversions.type.isin(list(settings.conversion_types))
-        )
-    return conversions
-
-
-def _touches(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
-    """Every touch, coupon redemptions included, with its state and the
-    longest it stays eligible (``reach``, seconds)."""
-    touches = _table(warehouse, "touches")
-    plain = touches.select(
-        unit_id=_text(touches.unit_id),
-        touch_s=_seconds(touches.occurred_at),
-        tie=ibis.literal(0, "int64"),
-        touch_id=_text(touches.touch_id),
-        channel=_text(touches.channel),
-        kind=_text(touches.kind),
-        flow_key=_text(touches.flow_key),
-        campaign=_text(touches.campaign),
+def _with_kept(table: ir.Table, group: str) -> ir.Table:
+    """``kept``: whether a touch starts a run of its state in its group,
+    what ``collapse_repeats`` keeps. The one window liftlab runs, and only
+    when repeats are collapsed."""
+    window = ibis.window(
+        group_by=table[group], order_by=[table.touch_s, table.tie, table.touch_id]
     )
-
-    messages = _table(warehouse, "messages")
-    coded = messages.filter(messages.coupon_code.notnull())
-    codes = coded.group_by(code=coded.coupon_code).aggregate(
-        coupon_flow=coded.flow_key.max()
-    )
-    conversions = _conversions(warehouse, settings)
-    redeemed = conversions.join(codes, conversions.coupon_code == codes.code)
-    coupons = redeemed.select(
-        unit_id=_text(redeemed.unit_id),
-        touch_s=_seconds(redeemed.occurred_at),
-        tie=ibis.literal(1, "int64"),
-        touch_id=_text(redeemed.conversion_id),
-        channel=ibis.literal("sms", "string"),
-        kind=ibis.literal("click", "string"),
-        flow_key=_text(redeemed.coupon_flow),
-        campaign=ibis.literal(None, "string"),
-    )
-    every = plain.union(coupons)
-
-    flows = _table(warehouse, "flows")
-    windows = flows.select(
-        window_flow=flows.key,
-        view_s=(flows.view_window_hours.cast("float64") * 3600).round().cast("int64"),
-        click_s=(flows.click_window_hours.cast("float64") * 3600).round().cast("int64"),
-    )
-    joined = every.left_join(windows, every.flow_key == windows.window_flow)
-    view_s = joined.view_s.fill_null(round(settings.view_window_hours * 3600))
-    click_s = joined.click_s.fill_null(round(settings.click_window_hours * 3600))
-    lookback = ibis.literal(settings.lookback_seconds, "int64")
-    sms = joined.channel == "sms"
-    reach = ibis.cases(
-        (~sms, lookback),
-        (joined.kind == "view", ibis.least(view_s, lookback)),
-        else_=ibis.least(click_s, lookback),
-    )
-    if settings.split_sms_by_flow:
-        state = (sms & joined.flow_key.notnull()).ifelse(
-            "sms:" + joined.flow_key, joined.channel
-        )
-    else:
-        state = joined.channel
-    return joined.select(
-        "unit_id", "touch_s", "tie", "touch_id", "channel", "kind", "flow_key",
-        "campaign", state=state, reach=reach,
-    )  # fmt: skip
-
-
-def _ordered(table: ir.Table, group: str) -> ir.Table:
-    """Each touch's position and its group's length, and whether it starts
-    a run of its state (``kept``: what ``collapse_repeats`` keeps)."""
-    order = [table.touch_s, table.tie, table.touch_id]
-    window = ibis.window(group_by=table[group], order_by=order)
-    table = table.mutate(
-        position=ibis.row_number().over(window),
-        touches=table.count().over(ibis.window(group_by=table[group])),
-        previous=table.state.lag().over(window),
-    )
-    return table.mutate(kept=table.previous.isnull() | (table.previous != table.state))
+    previous = table.state.lag().over(window)
+    return table.mutate(kept=previous.isnull() | (previous != table.state))
 
 
 def _path_strings(
@@ -212,33 +126,48 @@ def _path_strings(
     rows: ir.Table,
     group: str,
     settings: AttributionSettings,
-    **extra: ir.Value,
+    **extra: Deferred,
 ) -> ir.Table:
-    """One row per group: its states joined in time order (``path``).
+    """One row per group: its states joined in time order (``path``), and
+    the ``extra`` aggregates of its rows (deferred: ``_.value.sum()``).
 
-    DuckDB and PostgreSQL order the aggregate itself; elsewhere (SQLite
-    has no ordered aggregates) a window over the whole group orders it,
-    which is slower but gives the same strings.
+    DuckDB and PostgreSQL order the aggregate itself, in the same grouped
+    pass as the extras; elsewhere (SQLite has no ordered aggregates) a
+    window over the whole group orders it, which is slower but gives the
+    same strings.
     """
     keep = rows.kept if settings.collapse_repeats else None
     order = [rows.touch_s, rows.tie, rows.touch_id]
+    if warehouse.backend.name == "duckdb":
+        # Sorting each group's list is faster in DuckDB than its ordered
+        # aggregate; the struct sorts as the ORDER BY does.
+        touch = ibis.struct(
+            {
+                "at": rows.touch_s * 2 + rows.tie,
+                "id": rows.touch_id,
+                "state": rows.state,
+            }
+        )
+        listed = touch.collect(where=keep).sort().map(lambda each: each.state)
+        return rows.group_by(group).aggregate(path=listed.join(SEPARATOR), **extra)
     if warehouse.backend.name in ORDERED_AGGREGATES:
         path = rows.state.group_concat(SEPARATOR, where=keep, order_by=order)
         return rows.group_by(group).aggregate(path=path, **extra)
     whole = ibis.window(group_by=rows[group], order_by=order, rows=(None, None))
     path = rows.state.group_concat(SEPARATOR, where=keep).over(whole)
-    first = rows.mutate(path=path).filter(rows.position == 0)
-    return first.group_by(group, "path").aggregate(**extra)
+    return rows.mutate(path=path).group_by(group, "path").aggregate(**extra)
 
 
 def _eligible(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
-    """One row per conversion and eligible touch, with the path facts."""
-    touches = _touches(warehouse, settings)
-    conversions = _conversions(warehouse, settings)
+    """One row per conversion and eligible touch: one range join of the
+    conversions to their unit's touches, with each touch's lag and its
+    ``order`` (a string that sorts as time, tie and touch id do)."""
+    touches = touches_table(warehouse, settings)
+    conversions = conversions_table(warehouse, settings)
     converted = conversions.select(
         conversion_id=conversions.conversion_id,
         conversion_unit=conversions.unit_id,
-        conversion_s=_seconds(conversions.occurred_at),
+        conversion_s=seconds(conversions.occurred_at),
         conversion_value=conversions.value,
         conversion_type=conversions.type,
     )
@@ -250,134 +179,187 @@ def _eligible(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
             touches.touch_s >= converted.conversion_s - touches.reach,
         ],
     )
-    rows = _ordered(joined, "conversion_id")
-    return rows.mutate(
-        final=rows.position == rows.touches - 1,
-        lag_s=rows.conversion_s - rows.touch_s,
+    rank = (joined.touch_s * 2 + joined.tie).cast("string").lpad(ORDER_DIGITS, "0")
+    return joined.mutate(
+        lag_s=joined.conversion_s - joined.touch_s, order=rank + ":" + joined.touch_id
     )
+
+
+def _weighted(rows: ir.Table, settings: AttributionSettings) -> ir.Table:
+    """``kept`` (with ``collapse_repeats``), each touch's time-decay
+    ``weight`` and the weight it adds to its conversion's total
+    (``counted``: a collapsed repeat adds none)."""
+    if settings.collapse_repeats:
+        rows = _with_kept(rows, "conversion_id")
+    rate = LN2 / (settings.half_life_days * 86_400)
+    weight = (-(rows.lag_s.cast("float64")) * rate).exp()
+    counted = rows.kept.ifelse(weight, 0.0) if settings.collapse_repeats else weight
+    return rows.mutate(weight=weight, counted=counted)
+
+
+def _converting(warehouse: Warehouse, settings: AttributionSettings) -> list[ir.Table]:
+    """Parts of the first query: the converting paths and their lengths,
+    from one ordered aggregation per conversion, and the totals."""
+    rows = _eligible(warehouse, settings)
+    if settings.collapse_repeats:
+        rows = _with_kept(rows, "conversion_id")
+    per_conversion = _path_strings(
+        warehouse, rows, "conversion_id", settings,
+        touches=_.count(), value=_.conversion_value.max(),
+    )  # fmt: skip
+    paths = per_conversion.group_by("path").aggregate(
+        conversions=_.count(), value=_.value.sum()
+    )
+    lengths = per_conversion.mutate(
+        bucket=per_conversion.touches.clip(upper=LENGTH_BUCKETS).cast("int64")
+    )
+    conversions = conversions_table(warehouse, settings)
+    return [
+        part("paths", paths),
+        part("lengths", lengths.group_by("bucket").aggregate(conversions=_.count())),
+        part(
+            "totals",
+            conversions.aggregate(
+                conversions=conversions.count(), value=conversions.value.sum()
+            ),
+        ),
+    ]
+
+
+def _marked(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
+    """The eligible touches marked ``final`` (the conversion's last touch),
+    with their conversion's ``touches`` and each touch's time-decay
+    ``share``, by aggregates over each conversion's rows (no ordering)."""
+    rows = _weighted(_eligible(warehouse, settings), settings)
+    whole = ibis.window(group_by=rows.conversion_id)
+    return rows.mutate(
+        final=rows.order == rows.order.max().over(whole),
+        touches=rows.count().over(whole),
+        share=rows.weight / rows.counted.sum().over(whole),
+    )
+
+
+def _keyed(warehouse: Warehouse, settings: AttributionSettings, *, segments: bool):
+    """Parts of the second query: assist sums per key and conversion type,
+    per segment, the time-lag histogram and the time-decay sums."""
+    per_key = key_rows(_marked(warehouse, settings), settings)
+    keys = per_key.filter(per_key.dimension != STATE)
+    parts = [part("keys", key_sums(keys, ["dimension", "key", "conversion_type"]))]
+    if segments:
+        labels = table(warehouse, "customer_segments")
+        segmented = keys.join(labels, keys.conversion_unit == labels.unit_id).select(
+            keys, segment_dimension=labels.dimension, segment=labels.value
+        )
+        groups = ["segment_dimension", "segment", "dimension", "key"]
+        parts.append(part("segments", key_sums(segmented, groups)))
+    days = (keys.lag_s // 86_400).clip(upper=LAG_BUCKETS).cast("int64")
+    lags = keys.mutate(bucket=days).group_by(["dimension", "key", "bucket"])
+    parts.append(part("lags", lags.aggregate(conversions=_.count())))
+    parts.append(part("decay", decay_sums(per_key)))
+    return parts
 
 
 def _null_paths(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
-    touches = _touches(warehouse, settings)
-    conversions = _conversions(warehouse, settings)
-    last = conversions.group_by(last_unit=conversions.unit_id).aggregate(
-        last_s=_seconds(conversions.occurred_at).max()
-    )
-    joined = touches.left_join(last, touches.unit_id == last.last_unit)
-    after = joined.filter(
-        joined.last_s.isnull() | (joined.touch_s > joined.last_s)
-    ).select(touches.columns)
-    after = after.mutate(
-        end_s=after.touch_s.max().over(ibis.window(group_by=after.unit_id))
-    )
-    after = after.filter(after.touch_s >= after.end_s - settings.lookback_seconds)
-    rows = _ordered(after, "unit_id")
-    journeys = _path_strings(warehouse, rows, "unit_id", settings)
-    return journeys.group_by("path").aggregate(nulls=journeys.count())
+    """``path, nulls``: each unit's touches after its last conversion (all
+    of them if it never converted) within one lookback of its last touch,
+    grouped into one path per unit.
 
-
-@contextmanager
-def _cached(warehouse: Warehouse, table: ir.Table) -> Iterator[ir.Table]:
-    """``table`` as a temporary table of the warehouse, dropped on exit.
-
-    Ibis's own ``cache()`` cannot drop its tables with the sqlglot this
-    project locks, so the table is named and dropped here.
+    A unit's last touch is found from the touches table itself: coupon
+    clicks sit at conversion times, so they are never after the last
+    conversion and never end a non-converting journey.
     """
-    backend = warehouse.backend
-    name = f"liftlab_paths_{uuid.uuid4().hex[:12]}"
-    cached = backend.create_table(name, table, temp=True)
-    try:
-        yield cached
-    finally:
-        result = backend.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
-        # SQLite and PostgreSQL return a cursor to close; DuckDB returns
-        # its connection, which must stay open.
-        if "cursor" in type(result).__name__.lower():
-            result.close()
+    touches = touches_table(warehouse, settings)
+    conversions = conversions_table(warehouse, settings)
+    last = conversions.group_by(last_unit=conversions.unit_id).aggregate(
+        last_s=seconds(conversions.occurred_at).max()
+    )
+    raw = table(warehouse, "touches")
+    ends = raw.group_by(end_unit=text(raw.unit_id)).aggregate(
+        end_s=seconds(raw.occurred_at).max()
+    )
+    spans = ends.left_join(last, ends.end_unit == last.last_unit)
+    spans = spans.filter(spans.last_s.isnull() | (spans.end_s > spans.last_s))
+    spans = spans.select(
+        span_unit=spans.end_unit,
+        after_s=spans.last_s,
+        from_s=spans.end_s - settings.lookback_seconds,
+    )
+    joined = touches.join(spans, touches.unit_id == spans.span_unit)
+    spanned = joined.filter(
+        (joined.after_s.isnull() | (joined.touch_s > joined.after_s))
+        & (joined.touch_s >= joined.from_s)
+    ).select(touches.columns)
+    if settings.collapse_repeats:
+        spanned = _with_kept(spanned, "unit_id")
+    journeys = _path_strings(warehouse, spanned, "unit_id", settings)
+    return journeys.group_by("path").aggregate(nulls=journeys.count())
 
 
 def path_frames(
     warehouse: Warehouse, settings: AttributionSettings, *, segments: bool = True
 ) -> PathFrames:
-    """Build the paths in the warehouse and read back their aggregates."""
-    eligible = _eligible(warehouse, settings)
-    with _cached(warehouse, eligible) as rows:
-        finals = rows.filter(rows.final)
-        journeys = _path_strings(
-            warehouse, rows, "conversion_id", settings,
-            value=rows.conversion_value.max(),
-        )  # fmt: skip
-        converting = (
-            journeys.group_by("path")
-            .aggregate(conversions=journeys.count(), value=journeys.value.sum())
-            .to_pandas()
-        )
-        per_key = key_rows(rows)
-        keys = key_sums(per_key, ["dimension", "key", "conversion_type"]).to_pandas()
-        if segments:
-            labels = _table(warehouse, "customer_segments")
-            segmented = per_key.join(
-                labels, per_key.conversion_unit == labels.unit_id
-            ).select(per_key, segment_dimension=labels.dimension, segment=labels.value)
-            segment_frame = key_sums(
-                segmented, ["segment_dimension", "segment", "dimension", "key"]
-            ).to_pandas()
-        else:
-            segment_frame = pd.DataFrame()
-        bucketed = per_key.mutate(
-            days=(per_key.lag_s // 86_400).clip(upper=LAG_BUCKETS).cast("int64")
-        )
-        lags = (
-            bucketed.group_by(["dimension", "key", "days"])
-            .aggregate(conversions=bucketed.count())
-            .to_pandas()
-        )
-        lengths_expr = finals.mutate(
-            length=finals.touches.clip(upper=LENGTH_BUCKETS).cast("int64")
-        )
-        lengths = (
-            lengths_expr.group_by(touches="length")
-            .aggregate(conversions=lengths_expr.count())
-            .to_pandas()
-        )
-        decay = decay_sums(rows, settings).to_pandas()
-    nulls = _null_paths(warehouse, settings).to_pandas()
-    totals = _totals(warehouse, settings)
+    """Build the paths in the warehouse and read back their aggregates.
+
+    Three queries, each reading the touches once: the converting paths
+    (one range join of the conversions to their unit's touches and one
+    ordered aggregation per conversion), the assist and time-decay sums
+    (the same join, summed per conversion and key), and the
+    non-converting paths (one ordered aggregation per unit). Each stacks
+    its aggregates with ``UNION ALL``; nothing is written to a table.
+    """
+    result: dict[str, pd.DataFrame] = {}
+    for query in aggregates_queries(warehouse, settings, segments=segments):
+        result |= split_parts(query.to_pyarrow())
+    return _frames(result)
+
+
+def aggregates_queries(
+    warehouse: Warehouse, settings: AttributionSettings, *, segments: bool = True
+) -> list[ir.Table]:
+    """The queries behind :func:`path_frames`, each with its parts stacked."""
+    return [
+        ibis.union(*_converting(warehouse, settings)),
+        ibis.union(*_keyed(warehouse, settings, segments=segments)),
+        part("nulls", _null_paths(warehouse, settings)),
+    ]
+
+
+def _frames(result: dict[str, pd.DataFrame]) -> PathFrames:
+    """The parts of the single query as :class:`PathFrames`."""
+    converting = result["paths"][["path", "conversions", "value"]]
+    nulls = result["nulls"][["path", "nulls"]]
     paths = converting.merge(nulls, on="path", how="outer")
     paths = paths.fillna({"conversions": 0, "value": 0.0, "nulls": 0})
     for name in ("conversions", "value", "nulls"):
         paths[name] = paths[name].astype(float)
-    totals["with_path"] = float(paths["conversions"].sum())
+    total = result["totals"]
+    totals = {
+        "conversions": float(total["conversions"].sum()),
+        "value": float(total["value"].fillna(0.0).sum()),
+        "with_path": float(paths["conversions"].sum()),
+    }
     logger.info(
         "paths: %d distinct, %d conversions on a path of %d",
         len(paths), totals["with_path"], totals["conversions"],
     )  # fmt: skip
+    keys = ["dimension", "key", "conversion_type", *SUMS]
+    segments = ["segment_dimension", "segment", "dimension", "key", *SUMS]
     return PathFrames(
         paths=paths.sort_values(
             ["conversions", "path"], ascending=[False, True]
         ).reset_index(drop=True),
-        keys=_numbers(keys),
-        segments=_numbers(segment_frame),
-        lags=_numbers(lags),
-        lengths=_numbers(lengths),
-        decay=_numbers(decay),
+        keys=result["keys"][keys].reset_index(drop=True),
+        segments=result["segments"][segments].reset_index(drop=True)
+        if "segments" in result
+        else pd.DataFrame(),
+        lags=result["lags"][["dimension", "key", "bucket", "conversions"]]
+        .rename(columns={"bucket": "days"})
+        .reset_index(drop=True),
+        lengths=result["lengths"][["bucket", "conversions"]]
+        .rename(columns={"bucket": "touches"})
+        .reset_index(drop=True),
+        decay=result["decay"][["key", "conversions", "value"]]
+        .rename(columns={"key": "state"})
+        .reset_index(drop=True),
         totals=totals,
     )
-
-
-def _totals(warehouse: Warehouse, settings: AttributionSettings) -> dict[str, float]:
-    conversions = _conversions(warehouse, settings)
-    frame = conversions.aggregate(
-        conversions=conversions.count(), value=conversions.value.sum()
-    ).to_pandas()
-    return {
-        "conversions": float(frame["conversions"].iloc[0]),
-        "value": float(frame["value"].fillna(0.0).iloc[0]),
-    }
-
-
-def _numbers(frame: pd.DataFrame) -> pd.DataFrame:
-    for name in frame.columns:
-        if pd.api.types.is_numeric_dtype(frame[name]):
-            frame[name] = frame[name].astype(float)
-    return frame

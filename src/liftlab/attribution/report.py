@@ -36,9 +36,9 @@ logger = logging.getLogger(__name__)
 def path_table(frames: PathFrames) -> m.Paths:
     """The models' input from the warehouse's path table."""
     table = frames.paths
-    return m.Paths(
-        paths=tuple(tuple(path.split(m.SEPARATOR)) for path in table["path"]),
-        conversions=table["conversions"].to_numpy(float),
+    return m.Paths.from_strings(
+        table["path"],
+        table["conversions"].to_numpy(float),
         value=table["value"].to_numpy(float),
         nulls=table["nulls"].to_numpy(float),
     )
@@ -120,7 +120,7 @@ def build_assists(
         conversions=total,
         conversions_with_path=with_path,
         value=frames.totals["value"],
-        distinct_paths=len(paths.paths),
+        distinct_paths=len(paths.lengths),
         non_converting_journeys=round(float(paths.nulls.sum())),
         metrics=metrics,
         by_type=by_type,

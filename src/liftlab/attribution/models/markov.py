@@ -32,7 +32,6 @@ References:
 from __future__ import annotations
 
 import logging
-from itertools import chain
 
 import numpy as np
 import scipy.sparse as sp
@@ -47,16 +46,27 @@ logger = logging.getLogger(__name__)
 _START = 0
 
 
-def _histories(
-    paths: list[tuple[str, ...]], lengths: np.ndarray, order: int
-) -> list[object]:
-    """Each touch's state: its channel (order 1), else the tuple of the last
-    ``order`` channels of its path (fewer at the path's start)."""
+def _histories(paths: Paths, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each touch's state as a number, and for every state number the codes
+    of the channels it holds (one column per place, -1 where empty).
+
+    Order 1: the touch's channel. Order ``k``: the last ``k`` channels of
+    its path (fewer at the path's start), as the digits of one integer in
+    base ``channels + 1`` (0 for a place before the path's start).
+    """
+    base = len(paths.states) + 1
     if order == 1:
-        return list(chain.from_iterable(paths))
-    return [
-        path[max(0, i - order + 1) : i + 1] for path in paths for i in range(len(path))
-    ]
+        return paths.codes.astype(np.int64), np.arange(base - 1)[:, None]
+    digits = paths.codes.astype(np.int64) + 1
+    position = paths.position
+    history = np.zeros(len(digits), np.int64)
+    for back in range(order):
+        shifted = np.zeros_like(digits)
+        shifted[back:] = digits[: len(digits) - back]
+        history += np.where(position >= back, shifted, 0) * base**back
+    distinct, codes = np.unique(history, return_inverse=True)
+    held = np.stack([(distinct // base**back) % base for back in range(order)], 1)
+    return codes.astype(np.int64), held - 1
 
 
 def markov(paths: Paths, *, order: int = 1) -> ModelCredit:
@@ -78,44 +88,37 @@ def markov(paths: Paths, *, order: int = 1) -> ModelCredit:
             "markov", channels, zeros, zeros, zeros, 0.0, "no path converts"
         )
 
-    # Every touch of every path, flattened; state 0 is the start.
+    # Every touch of every path with a journey, as state numbers from 1;
+    # state 0 is the start. Transition counts are weighted sums over
+    # (from, to) pairs, so no path is visited in Python.
     journeys = paths.conversions + paths.nulls
-    used = np.flatnonzero(journeys > 0)
-    chosen = [paths.paths[i] for i in used]
-    weight, converted = journeys[used], paths.conversions[used]
-    lengths = np.fromiter(map(len, chosen), np.int64, len(chosen))
-    index: dict[object, int] = {}
-    history = _histories(chosen, lengths, order)
-    codes = np.fromiter(
-        (index.setdefault(state, len(index) + 1) for state in history),
-        np.int64,
-        len(history),
-    )
-    labels = list(index)
-    size = len(labels) + 1
-    ends = np.cumsum(lengths)
+    history, held = _histories(paths, order)
+    lengths = paths.lengths
+    weight_of_touch = np.repeat(journeys, lengths)
+    used = weight_of_touch > 0
+    codes = history + 1
+    size = len(held) + 1
+    starts = paths.offsets[:-1]
     previous = np.empty_like(codes)
     previous[1:] = codes[:-1]
-    previous[ends - lengths] = _START
-    touch_weight = np.repeat(weight, lengths)
+    previous[starts] = _START
+    last = codes[paths.offsets[1:] - 1]
 
-    pairs, inverse = np.unique(previous * size + codes, return_inverse=True)
-    counts = np.bincount(inverse, weights=touch_weight)
+    pairs, inverse = np.unique(previous[used] * size + codes[used], return_inverse=True)
+    counts = np.bincount(inverse, weights=weight_of_touch[used])
     sources, targets = pairs // size, pairs % size
-    last = codes[ends - 1]
-    outflow = np.bincount(previous, weights=touch_weight, minlength=size)
-    outflow += np.bincount(last, weights=weight, minlength=size)
+    outflow = np.bincount(previous, weights=weight_of_touch, minlength=size)
+    outflow += np.bincount(last, weights=journeys, minlength=size)
     probabilities = counts / outflow[sources]
-    conversion = np.bincount(last, weights=converted, minlength=size) / np.where(
-        outflow > 0, outflow, 1.0
+    conversion = np.bincount(last, weights=paths.conversions, minlength=size) / (
+        np.where(outflow > 0, outflow, 1.0)
     )
 
     full = _conversion_probability(sources, targets, probabilities, conversion, size)
-    states = [label if order > 1 else (label,) for label in labels]
     effects = []
-    for channel in channels:
+    for channel in range(len(channels)):
         removed = np.zeros(size, dtype=bool)
-        removed[1:] = [channel in state for state in states]
+        removed[1:] = (held == channel).any(axis=1)
         keep = ~removed[targets] & ~removed[sources]
         without = _conversion_probability(
             sources[keep],

@@ -14,6 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = ["SEPARATOR", "ModelCredit", "Paths"]
 
@@ -31,28 +34,46 @@ def _split(path: str, separator: str) -> tuple[str, ...]:
 class Paths:
     """Distinct paths with their conversions, value and nulls.
 
+    The paths are held as codes, not strings: ``states`` are the distinct
+    states, sorted, and the touches of path ``i`` are
+    ``codes[offsets[i]:offsets[i + 1]]``, indexes into ``states``. Every
+    model reads them with array operations, so a path table of a million
+    distinct paths needs a few bytes per touch.
+
     Attributes:
-        paths: Each path's states in time order; never empty.
+        states: Every state on any path, sorted.
+        codes: Each touch's state, as an index into ``states``, path after
+            path in time order.
+        offsets: Where each path starts in ``codes``, and its end (one
+            more entry than there are paths).
         conversions: Conversions that followed each path.
         value: Their total value.
         nulls: Journeys along each path that did not convert.
     """
 
-    paths: tuple[tuple[str, ...], ...]
+    states: tuple[str, ...]
+    codes: np.ndarray
+    offsets: np.ndarray
     conversions: np.ndarray
     value: np.ndarray
     nulls: np.ndarray
 
     def __post_init__(self) -> None:
-        count = len(self.paths)
+        count = len(self.offsets) - 1
+        if count < 0 or self.offsets[0] != 0 or self.offsets[-1] != len(self.codes):
+            raise ValueError("offsets: must run from 0 to the number of touches")
         for name in ("conversions", "value", "nulls"):
             column = getattr(self, name)
             if column.shape != (count,):
                 raise ValueError(f"{name}: needs one number per path ({count})")
             if np.any(column < 0) or not np.all(np.isfinite(column)):
                 raise ValueError(f"{name}: must be finite and not negative")
-        if any(len(path) == 0 for path in self.paths):
+        if np.any(np.diff(self.offsets) <= 0):
             raise ValueError("paths: a path needs at least one state")
+        if len(self.codes) and not 0 <= self.codes.min() <= self.codes.max() < len(
+            self.states
+        ):
+            raise ValueError("codes: must index states")
 
     @classmethod
     def build(
@@ -68,20 +89,113 @@ class Paths:
 
         Value defaults to zero and nulls to zero.
         """
-        states = tuple(
+        states = [
             _split(path, separator) if isinstance(path, str) else tuple(path)
             for path in paths
+        ]
+        labels = sorted({state for path in states for state in path})
+        index = {label: code for code, label in enumerate(labels)}
+        codes = np.fromiter(
+            (index[state] for path in states for state in path), np.int32
         )
-        count = len(states)
-        converted = np.asarray(list(conversions), dtype=float)
-        worth = np.zeros(count) if value is None else np.asarray(list(value), float)
-        lost = np.zeros(count) if nulls is None else np.asarray(list(nulls), float)
-        return cls(states, converted, worth, lost)
+        lengths = np.fromiter(map(len, states), np.int64, len(states))
+        return cls._from_codes(
+            tuple(labels), codes, lengths, conversions, value=value, nulls=nulls
+        )
+
+    @classmethod
+    def from_strings(
+        cls,
+        paths: pa.Array | pa.ChunkedArray | Sequence[str],
+        conversions: Iterable[float],
+        *,
+        value: Iterable[float] | None = None,
+        nulls: Iterable[float] | None = None,
+        separator: str = SEPARATOR,
+    ) -> Paths:
+        """The same as :meth:`build` for path strings, split and coded with
+        Arrow's compute kernels instead of one Python object per touch."""
+        if isinstance(paths, (pa.Array, pa.ChunkedArray)):
+            strings = paths
+        else:
+            strings = pa.array(pd.Series(paths, dtype=object), pa.large_string())
+        # One contiguous array, so that list indexes count from its start.
+        strings = pc.cast(strings, pa.large_string())
+        if isinstance(strings, pa.ChunkedArray):
+            strings = strings.combine_chunks()
+        split = pc.split_pattern(strings, separator)
+        parts = pc.utf8_trim_whitespace(split.flatten())
+        owner = pc.list_parent_indices(split).to_numpy()
+        keep = pc.not_equal(parts, "").to_numpy(zero_copy_only=False)
+        if not keep.all():
+            parts, owner = parts.filter(pa.array(keep)), owner[keep]
+        encoded = pc.dictionary_encode(parts)
+        labels = encoded.dictionary.to_pylist()
+        order = np.argsort(np.array(labels, dtype=object), kind="stable")
+        rank = np.empty(len(labels), np.int32)
+        rank[order] = np.arange(len(labels), dtype=np.int32)
+        codes = rank[encoded.indices.to_numpy(zero_copy_only=False)]
+        lengths = np.bincount(owner, minlength=len(strings)).astype(np.int64)
+        return cls._from_codes(
+            tuple(labels[i] for i in order),
+            codes,
+            lengths,
+            conversions,
+            value=value,
+            nulls=nulls,
+        )
+
+    @classmethod
+    def _from_codes(
+        cls,
+        states: tuple[str, ...],
+        codes: np.ndarray,
+        lengths: np.ndarray,
+        conversions: Iterable[float],
+        *,
+        value: Iterable[float] | None,
+        nulls: Iterable[float] | None,
+    ) -> Paths:
+        count = len(lengths)
+        offsets = np.zeros(count + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return cls(
+            states=states,
+            codes=np.asarray(codes, np.int32),
+            offsets=offsets,
+            conversions=_numbers(conversions, count, 0.0),
+            value=_numbers(value, count, 0.0),
+            nulls=_numbers(nulls, count, 0.0),
+        )
+
+    @property
+    def paths(self) -> tuple[tuple[str, ...], ...]:
+        """Each path's states in time order (built on request)."""
+        labels = np.array(self.states, dtype=object)[self.codes]
+        return tuple(
+            tuple(labels[start:end])
+            for start, end in zip(self.offsets[:-1], self.offsets[1:], strict=True)
+        )
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Touches per path."""
+        return np.diff(self.offsets)
+
+    @property
+    def owner(self) -> np.ndarray:
+        """Each touch's path (its row in the table)."""
+        return np.repeat(np.arange(len(self.offsets) - 1), self.lengths)
+
+    @property
+    def position(self) -> np.ndarray:
+        """Each touch's place on its path, from 0."""
+        return np.arange(len(self.codes)) - np.repeat(self.offsets[:-1], self.lengths)
 
     @property
     def channels(self) -> tuple[str, ...]:
         """Every state on any path, sorted."""
-        return tuple(sorted({state for path in self.paths for state in path}))
+        return self.states
 
     @property
     def total_conversions(self) -> float:
@@ -90,6 +204,16 @@ class Paths:
     @property
     def total_value(self) -> float:
         return float(self.value.sum())
+
+
+def _numbers(column: Iterable[float] | None, count: int, default: float) -> np.ndarray:
+    if column is None:
+        return np.full(count, default)
+    if isinstance(column, np.ndarray):
+        return column.astype(float, copy=False)
+    return np.asarray(
+        list(column) if not hasattr(column, "to_numpy") else column, float
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,8 @@ For such a game the Shapley value has a closed form: each channel set's
 ``r(T)`` is shared equally by its ``|T|`` channels, ``phi_j = sum over T
 containing j of r(T) / |T|``. It is exact, needs no sampling and no
 enumeration of the ``2**n`` coalitions, so any number of channels works.
+Paths are grouped by channel set with array operations (a bit mask per
+path), so the cost grows with the touches, not with Python loops.
 With ``worth="conversions"`` the values add up to the conversions; with
 ``worth="rate"`` they are rescaled so that they do (value likewise).
 
@@ -33,8 +35,9 @@ References:
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Literal
+
+import numpy as np
 
 from liftlab.attribution.models.paths import ModelCredit, Paths
 
@@ -53,23 +56,40 @@ def shapley(paths: Paths, *, worth: Worth = "rate") -> ModelCredit:
     """
     if worth not in ("rate", "conversions"):
         raise ValueError(f"worth: must be 'rate' or 'conversions', got {worth!r}")
-    converted: dict[frozenset[str], float] = defaultdict(float)
-    journeys: dict[frozenset[str], float] = defaultdict(float)
-    for path, conversions, nulls in zip(
-        paths.paths, paths.conversions, paths.nulls, strict=True
-    ):
-        coalition = frozenset(path)
-        converted[coalition] += conversions
-        journeys[coalition] += conversions + nulls
+    # Each path's channel set as a bit mask (64 channels to a word), then
+    # conversions and journeys summed per distinct set.
+    size = len(paths.states)
+    words = max(1, -(-size // 64))
+    codes = paths.codes.astype(np.uint64)
+    masks = np.zeros((len(paths.lengths), words), np.uint64)
+    if len(codes):
+        for word in range(words):
+            inside = (codes // 64) == word
+            bits = np.where(
+                inside, np.left_shift(np.uint64(1), codes % 64), np.uint64(0)
+            )
+            masks[:, word] = np.bitwise_or.reduceat(bits, paths.offsets[:-1])
+    sets, inverse = np.unique(masks, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    converted = np.bincount(inverse, weights=paths.conversions, minlength=len(sets))
+    journeys = np.bincount(
+        inverse, weights=paths.conversions + paths.nulls, minlength=len(sets)
+    )
 
-    values: dict[str, float] = defaultdict(float)
-    for coalition, conversions in converted.items():
-        if worth == "conversions":
-            dividend = conversions
-        else:
-            dividend = conversions / journeys[coalition] if journeys[coalition] else 0.0
-        for channel in coalition:
-            values[channel] += dividend / len(coalition)
+    channel = np.arange(size)
+    member = (
+        (sets[:, channel // 64] >> (channel % 64).astype(np.uint64)) & np.uint64(1)
+    ).astype(bool)
+    if worth == "conversions":
+        dividend = converted
+    else:
+        dividend = np.divide(
+            converted, journeys, out=np.zeros_like(converted), where=journeys > 0
+        )
+    players = member.sum(axis=1)
+    share = np.divide(dividend, players, out=np.zeros_like(dividend), where=players > 0)
+    credit = member.T.astype(float) @ share
+    values = dict(zip(paths.states, credit, strict=True))
 
     channels = paths.channels
     total = sum(values.values())
