@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         yield
+        await entries.aclose()
         entries.close()
         engine.dispose()
 

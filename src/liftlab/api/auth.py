@@ -15,9 +15,8 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import Request, Security
+from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
@@ -92,6 +91,32 @@ class KeyCache:
                            record.key_id, type(error).__name__)  # fmt: skip
 
 
+class _Admit(HTTPBearer):
+    """The ``ApiKey`` bearer scheme, checking the key and its scope itself:
+    one dependency per request, not a dependency and its sub-dependency."""
+
+    def __init__(self, scope: Scope) -> None:
+        super().__init__(
+            auto_error=False, scheme_name=bearer.scheme_name,
+            description=bearer.model.description,
+        )  # fmt: skip
+        self.scope = scope
+
+    async def __call__(self, request: Request) -> KeyRecord:  # type: ignore[override]
+        record = await _authenticate(request, _credentials(request))
+        request.state.key_id = record.key_id
+        if not record.allows(self.scope):
+            raise ApiError(
+                "forbidden_scope",
+                f"this key has scope {record.scope.value}; this endpoint needs "
+                f"{self.scope.value} (or admin)",
+            )
+        keys: KeyCache = request.app.state.keys
+        if keys.due_for_touch(record):
+            await run_in_threadpool(keys.touch, record)
+        return record
+
+
 def require(scope: Scope) -> Callable[..., Awaitable[KeyRecord]]:
     """A dependency that admits keys with ``scope`` (or ``admin``).
 
@@ -99,25 +124,15 @@ def require(scope: Scope) -> Callable[..., Awaitable[KeyRecord]]:
         ApiError: ``missing_key``, ``invalid_key`` or ``revoked_key`` (401),
             ``forbidden_scope`` (403).
     """
+    return _Admit(scope)
 
-    async def admit(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
-    ) -> KeyRecord:
-        record = await _authenticate(request, credentials)
-        request.state.key_id = record.key_id
-        if not record.allows(scope):
-            raise ApiError(
-                "forbidden_scope",
-                f"this key has scope {record.scope.value}; this endpoint needs "
-                f"{scope.value} (or admin)",
-            )
-        keys: KeyCache = request.app.state.keys
-        if keys.due_for_touch(record):
-            await run_in_threadpool(keys.touch, record)
-        return record
 
-    return admit
+def _credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return HTTPAuthorizationCredentials(scheme=scheme, credentials=token)
 
 
 async def _authenticate(

@@ -6,18 +6,23 @@ as :func:`liftlab.store.entries.record_entries`: one row per unit, flow and
 epoch; the first entry's time and arm are kept; a repeat raises
 ``entry_count`` and moves ``last_entered_at``.
 
-On SQLite the transaction starts with ``BEGIN IMMEDIATE``: it takes the
-write lock first, so the consent read and the write see one snapshot and no
-other writer can slip in between. A single assignment (:meth:`EntryLog.
-enter_async`) runs on the event loop, since the write takes about a tenth of
-a millisecond in process; when another process holds the lock it does not
-sleep in SQLite's busy handler (a millisecond or more per retry, blocking
-the loop) but yields to the loop and tries again a fraction of a
-millisecond later. Batches (:meth:`EntryLog.enter`) run in a thread and
-wait in the busy handler. On PostgreSQL everything runs in threads, and
-rows are written in unit order, so concurrent batches lock them in the same
-order. The transaction commits before the caller answers: an acknowledged
-entry is in the store.
+Single assignments (:meth:`EntryLog.enter_async`) are committed in groups
+by the worker's :class:`~liftlab.api.group_commit.GroupWriter`: one
+transaction reads the consent of every unit in the group, decides each
+request, writes all the rows with one multi-row upsert, and commits; then
+each request is answered. On SQLite the transaction starts with ``BEGIN
+IMMEDIATE``, so the consent read and the write see one snapshot and no other
+writer slips in between; it runs on the event loop (a group takes a fraction
+of a millisecond in process), and when another process holds the lock it
+does not sleep in SQLite's busy handler (a millisecond or more per retry,
+blocking the loop): the workers queue for the lock on a file lock
+(:mod:`liftlab.api.write_lock`), waited for in a thread, and a lock held by
+another kind of writer is retried from the loop shortly after.
+Batches (:meth:`EntryLog.enter`) run in a thread and wait in the busy
+handler. On PostgreSQL everything runs in threads, and rows are written in
+(flow, epoch, unit) order, so concurrent writers lock them in the same
+order. A transaction commits before any of its callers is answered: an
+acknowledged entry is in the store.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -36,6 +42,9 @@ import psycopg
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
+
+from liftlab.api.group_commit import Failed, GroupWriter, Work
+from liftlab.api.write_lock import WriteLock
 
 __all__ = ["Decide", "EntryLog", "EntryRow", "StoreBusyError", "with_retries"]
 
@@ -113,12 +122,20 @@ class EntryLog:
         # The event loop's own SQLite connection: busy timeout 0, so that a
         # lock held by another process is reported at once, not slept on.
         self._loop_connection: Any = None
+        self._writer = GroupWriter(self._commit_group)
+        self._lock = WriteLock.beside(engine.url.database) if self._sqlite else None
+
+    async def aclose(self) -> None:
+        """Commit the queued assignments and stop the group writer."""
+        await self._writer.aclose()
 
     def close(self) -> None:
         """Close the event loop's connection, if one was opened."""
         if self._loop_connection is not None:
             self._loop_connection.close()
             self._loop_connection = None
+        if self._lock is not None:
+            self._lock.close()
 
     def enter(
         self,
@@ -142,9 +159,12 @@ class EntryLog:
         Returns:
             The answer of ``decide``, once its entries are committed.
         """
-
-        work = (flow, epoch, flow_version, unit_ids, decide)
-        return with_retries(lambda: self._transaction(*work, wait=True))
+        work = Work(flow, epoch, flow_version, unit_ids, decide)
+        with self._lock.held() if self._lock is not None else nullcontext():
+            (outcome,) = with_retries(lambda: self._transaction([work], wait=True))
+        if isinstance(outcome, Failed):
+            raise outcome.error
+        return outcome  # type: ignore[no-any-return]
 
     async def enter_async(
         self,
@@ -155,92 +175,106 @@ class EntryLog:
         unit_ids: Sequence[str],
         decide: Decide[_T],
     ) -> _T:
-        """:meth:`enter` for the event loop: waiting for the store never
+        """:meth:`enter` for the event loop, committed with the worker's other
+        pending assignments (group commit); waiting for the store never
         blocks the loop.
 
         Raises:
             StoreBusyError: SQLite stayed locked for ``_BUSY_SECONDS``.
         """
-        work = (flow, epoch, flow_version, unit_ids, decide)
-        if not self._sqlite:
-            return await run_in_threadpool(lambda: self.enter(
-                flow=flow, epoch=epoch, flow_version=flow_version,
-                unit_ids=unit_ids, decide=decide,
-            ))  # fmt: skip
-        deadline = time.monotonic() + _BUSY_SECONDS
-        pause = 0.0001
-        while True:
-            try:
-                return self._transaction(*work, wait=False)
-            except StoreBusyError:
-                if time.monotonic() > deadline:
-                    raise
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.002)
+        work = Work(flow, epoch, flow_version, unit_ids, decide)
+        return await self._writer.submit(work)  # type: ignore[no-any-return]
 
-    def _transaction(
-        self,
-        flow: str,
-        epoch: int,
-        flow_version: int,
-        unit_ids: Sequence[str],
-        decide: Decide[_T],
-        *,
-        wait: bool,
-    ) -> _T:
+    async def _commit_group(self, group: list[Work]) -> list[Any]:
+        """Write a group in one transaction: in a thread on PostgreSQL, on
+        the loop's connection on SQLite, where a busy store is waited for by
+        yielding to the loop, never in SQLite's busy handler."""
+        if not self._sqlite:
+            return await run_in_threadpool(
+                with_retries, lambda: self._transaction(group, wait=True)
+            )
+        if self._lock is not None:
+            await self._lock.acquire_async()
+        try:
+            deadline = time.monotonic() + _BUSY_SECONDS
+            pause = 0.0001
+            while True:
+                try:
+                    return self._transaction(group, wait=False)
+                except StoreBusyError:
+                    if time.monotonic() > deadline:
+                        raise
+                except sqlite3.OperationalError as error:
+                    if not _transient(error) or time.monotonic() > deadline:
+                        raise
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.002)
+        finally:
+            if self._lock is not None:
+                self._lock.release_async()
+
+    def _transaction(self, group: list[Work], *, wait: bool) -> list[Any]:
         if self._writing is not None and not self._writing.acquire(blocking=wait):
             raise StoreBusyError("another thread of this process is writing")
         try:
-            return self._locked_transaction(
-                flow, epoch, flow_version, unit_ids, decide, wait=wait
-            )
+            return self._locked_transaction(group, wait=wait)
         finally:
             if self._writing is not None:
                 self._writing.release()
 
-    def _locked_transaction(
-        self,
-        flow: str,
-        epoch: int,
-        flow_version: int,
-        unit_ids: Sequence[str],
-        decide: Decide[_T],
-        *,
-        wait: bool,
-    ) -> _T:
+    def _locked_transaction(self, group: list[Work], *, wait: bool) -> list[Any]:
         connection = self._engine.raw_connection() if wait else self._loop()
         try:
             cursor = connection.cursor()
             if self._sqlite:
                 _begin_immediate(cursor, wait=wait)
-            answer, entries = decide(self._refusing(cursor, unit_ids))
-            moment = datetime.now(UTC)
-            # SQLite keeps UTC times as text in SQLAlchemy's layout.
-            stamp: Any = (
-                moment.replace(tzinfo=None).isoformat(" ", "microseconds")
-                if self._sqlite
-                else moment
-            )
-            rows = [
-                (flow, epoch, unit, arm, reason, bucket, flow_version, stamp, stamp,
-                 times)
-                for unit, arm, reason, bucket, times in entries
-            ]  # fmt: skip
-            if len(rows) == 1:
-                cursor.execute(self._dialect.upsert, rows[0])
-            elif rows:
-                cursor.executemany(self._dialect.upsert, rows)
+            units = [unit for work in group for unit in work.unit_ids]
+            refused = self._refusing(cursor, units)
+            outcomes: list[Any] = []
+            entered: list[tuple[Work, list[EntryRow]]] = []
+            for work in group:
+                try:
+                    answer, entries = work.decide(refused)
+                except Exception as error:
+                    outcomes.append(Failed(error))
+                    continue
+                outcomes.append(answer)
+                entered.append((work, entries))
+            self._upsert(cursor, entered)
             if self._sqlite:
                 cursor.execute("COMMIT")
             else:
                 connection.commit()
-            return answer
+            return outcomes
         except BaseException:
             _roll_back(connection, sqlite=self._sqlite)
             raise
         finally:
             if wait:
                 connection.close()
+
+    def _upsert(self, cursor: Any, entered: list[tuple[Work, list[EntryRow]]]) -> None:
+        moment = datetime.now(UTC)
+        # SQLite keeps UTC times as text in SQLAlchemy's layout.
+        stamp: Any = (
+            moment.replace(tzinfo=None).isoformat(" ", "microseconds")
+            if self._sqlite
+            else moment
+        )
+        rows = [
+            (work.flow, work.epoch, unit, arm, reason, bucket, work.flow_version,
+             stamp, stamp, times)
+            for work, entries in entered
+            for unit, arm, reason, bucket, times in entries
+        ]  # fmt: skip
+        if len(entered) > 1:
+            # One lock order for every writer: PostgreSQL cannot deadlock
+            # two groups that share units.
+            rows.sort(key=lambda row: (row[0], row[1], row[2]))
+        if len(rows) == 1:
+            cursor.execute(self._dialect.upsert, rows[0])
+        elif rows:
+            cursor.executemany(self._dialect.upsert, rows)
 
     def _loop(self) -> Any:
         if self._loop_connection is None:

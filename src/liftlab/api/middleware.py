@@ -10,10 +10,11 @@ number), status, milliseconds, bytes in and out, and the id of the API key
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import UTC, datetime
+from functools import lru_cache
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -137,22 +138,32 @@ class AccessLogMiddleware:
             await self.app(scope, counted_receive, watched_send)
         finally:
             if access_logger.isEnabledFor(logging.INFO):
-                access_logger.info(_line(scope, facts, started))
+                # Straight to the handlers: Logger.info would walk the stack
+                # to find its caller, which costs more than the line.
+                line = _line(scope, facts, started)
+                access_logger.handle(
+                    access_logger.makeRecord(
+                        access_logger.name, logging.INFO, __file__, 0, line, None, None
+                    )
+                )
 
 
 def _line(scope: Scope, facts: dict[str, Any], started: float) -> str:
+    """The JSON line, written by hand: every text field is JSON-quoted, and
+    the numbers are ints and a float."""
     route = scope.get("route")
-    state = scope.get("state") or {}
-    return json.dumps(
-        {
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "method": scope["method"],
-            "route": getattr(route, "path", None) or "unmatched",
-            "status": facts["status"],
-            "ms": round((time.perf_counter() - started) * 1000, 2),
-            "bytes_in": facts["bytes_in"],
-            "bytes_out": facts["bytes_out"],
-            "key_id": state.get("key_id"),
-        },
-        separators=(",", ":"),
+    key_id = (scope.get("state") or {}).get("key_id")
+    return (
+        f'{{"time":"{datetime.now(UTC).isoformat(timespec="milliseconds")}",'
+        f'"method":{_quote(scope["method"])},'
+        f'"route":{_quote(getattr(route, "path", None) or "unmatched")},'
+        f'"status":{int(facts["status"])},'
+        f'"ms":{round((time.perf_counter() - started) * 1000, 2)!r},'
+        f'"bytes_in":{int(facts["bytes_in"])},"bytes_out":{int(facts["bytes_out"])},'
+        f'"key_id":{"null" if key_id is None else _quote(key_id)}}}'
     )
+
+
+@lru_cache(maxsize=256)
+def _quote(text: str) -> str:
+    return encode_basestring_ascii(text)

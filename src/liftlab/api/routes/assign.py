@@ -10,6 +10,7 @@ Scope: ``assign``.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -47,14 +48,13 @@ _MAX_LISTED = 100
     summary="Assign one unit and log its entry",
     dependencies=[Depends(require(Scope.ASSIGN))],
 )
-async def post_assign(body: AssignRequest, request: Request, response: Response) -> Any:
+async def post_assign(body: AssignRequest, request: Request) -> Any:
     """Decide whether to text one unit in a flow, and log the entry.
 
     The answer is the same every time for the same unit and flow version.
     A unit known to have refused SMS is answered ``excluded`` (reason
     ``no_consent``) and not entered.
     """
-    response.headers.update(_NO_STORE)
     return await _assign_one(request, body.flow, body.unit_id, body.phone)
 
 
@@ -67,7 +67,6 @@ async def post_assign(body: AssignRequest, request: Request, response: Response)
 )
 async def get_assign(
     request: Request,
-    response: Response,
     flow: Annotated[FlowKey, Query()],
     unit_id: Annotated[Text | None, Query(description="The customer id.")] = None,
     phone: Annotated[Text | None, Query(description="A phone, if no id.")] = None,
@@ -83,7 +82,6 @@ async def get_assign(
             "give exactly one of unit_id and phone",
             field="unit_id",
         )
-    response.headers.update(_NO_STORE)
     return await _assign_one(request, flow, unit_id, phone)
 
 
@@ -135,14 +133,23 @@ def post_assign_batch(body: AssignBatchRequest, request: Request) -> Any:
 
 async def _assign_one(
     request: Request, flow: str, unit_id: str | None, phone: str | None
-) -> dict[str, Any]:
+) -> Response:
     spec = _spec(request, flow)
     unit = resolve_unit_id(
         customer_id=unit_id,
         phone=phone,
         region=request.app.state.settings.default_region,
     )
-    return _public(await enter_one(request.app.state.entries, spec, unit))
+    decision = await enter_one(request.app.state.entries, spec, unit)
+    # Encoded here: the answer is already valid, and checking it against
+    # the response model again would cost more than the encoding.
+    return Response(
+        json.dumps(
+            _public(decision), ensure_ascii=False, separators=(",", ":")
+        ).encode(),
+        media_type="application/json",
+        headers=_NO_STORE,
+    )
 
 
 def _spec(request: Request, flow: str) -> FlowSpec:
