@@ -24,6 +24,12 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
 from sqlmodel import Session, select
 
+from liftlab.attribution import (
+    AttributionSettings,
+    CreditVsCausation,
+    build_assists,
+    credit_vs_causation,
+)
 from liftlab.results import FlowReport, build_reports, overview
 from liftlab.stats import plan_sample_size
 from liftlab.store.engine import make_engine
@@ -58,6 +64,8 @@ class Served:
     api: str
     url: str
     reports: dict[str, FlowReport]
+    credit: dict[str, CreditVsCausation]
+    with_path: int
 
 
 def _free_port() -> int:
@@ -84,7 +92,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """``liftlab ui`` over a small demo store, as ``make run`` starts it."""
     folder = tmp_path_factory.mktemp("e2e")
     url = f"sqlite:///{folder / 'liftlab.db'}"
-    env = os.environ | {"LIFTLAB_DATABASE_URL": url, "LIFTLAB_ACTOR": "e2e"}
+    env = os.environ | {
+        "LIFTLAB_DATABASE_URL": url,
+        "LIFTLAB_ACTOR": "e2e",
+        "LIFTLAB_CACHE_DIR": str(folder / "cache"),
+    }
     env.pop("LIFTLAB_WAREHOUSE_URL", None)
     for command in (
         ["db", "upgrade"],
@@ -100,7 +112,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with Session(engine) as session, connect(url) as warehouse:
         flows = list(session.exec(select(Flow).where(Flow.kind == "flow")).all())
         reports = {r.flow: r for r in build_reports(warehouse, session, flows)}
+        assists = build_assists(warehouse, AttributionSettings())
     engine.dispose()
+    credit = {
+        row.flow: row for row in credit_vs_causation(assists, list(reports.values()))
+    }
 
     app_port, api_port = _free_port(), _free_port()
     process = subprocess.Popen(
@@ -114,7 +130,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     try:
         _wait(f"{app}/_stcore/health", process)
         _wait(f"{api}/v1/health", process)
-        yield Served(app, api, url, reports)
+        yield Served(app, api, url, reports, credit, assists.conversions_with_path)
     finally:
         # Ctrl-C, as a person stops `make run`: liftlab ui stops both servers.
         os.killpg(process.pid, signal.SIGINT)
@@ -144,8 +160,11 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def _shot(page: Page, folder: Path, name: str) -> None:
+def _shot(page: Page, folder: Path, name: str, *, height: int = 2200) -> None:
+    # Streamlit scrolls inside its own container, so a long page needs a
+    # tall window to be seen whole.
     folder.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1400, "height": height})
     page.wait_for_timeout(500)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
@@ -184,7 +203,8 @@ def test_every_page_shows_the_engines_numbers(
 
     for key, report in served.reports.items():
         page.goto(f"{served.app}/flow?flow={key}")
-        expected = text.verdict(report, report.primary)
+        assisted = served.credit[key].assisted
+        expected = text.verdict(report, report.primary, assisted=assisted)
         page.get_by_text("SMS caused about").first.wait_for()
         shown = page.get_by_text("SMS caused about").first.inner_text()
         assert shown == expected
@@ -195,7 +215,17 @@ def test_every_page_shows_the_engines_numbers(
         incremental = report.primary.conversion.incremental_conversions
         assert value == text.count(incremental.value)
         page.locator(".js-plotly-plot").nth(1).wait_for()
-        _shot(page, output, f"flow_{key}")
+        _shot(page, output, f"flow_{key}", height=3400)
+
+    _go(page, "assists")
+    page.get_by_text("Credit beside causation").wait_for()
+    row = next(iter(served.credit.values()))
+    page.get_by_text(row.summary).wait_for()
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="On a path")
+    page.locator(".js-plotly-plot").nth(3).wait_for()
+    on_path = metric.locator('[data-testid="stMetricValue"]').inner_text()
+    assert on_path == text.count(served.with_path)
+    _shot(page, output, "assists", height=4600)
 
     _go(page, "planner")
     plan = plan_sample_size(
@@ -220,7 +250,8 @@ def test_every_page_shows_the_engines_numbers(
     page.get_by_label("Username").wait_for()
     _shot(page, output, "signin")
     assert sorted(path.name for path in output.iterdir()) == sorted(
-        ["overview.png", "planner.png", "data.png", "holdouts_guest.png", "signin.png"]
+        ["overview.png", "assists.png", "planner.png", "data.png"]
+        + ["holdouts_guest.png", "signin.png"]
         + [f"flow_{key}.png" for key in served.reports]
     )
 

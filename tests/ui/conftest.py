@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
+from liftlab.attribution import AssistsReport, AttributionSettings, build_assists
 from liftlab.config import get_settings
 from liftlab.experiments import apply_specs, load_specs
 from liftlab.results import FlowReport, build_reports
@@ -26,8 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENTS = ROOT / "experiments"
 
 
-def _use(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def _use(url: str, monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
     monkeypatch.setenv("LIFTLAB_DATABASE_URL", url)
+    monkeypatch.setenv("LIFTLAB_CACHE_DIR", str(cache))
     monkeypatch.delenv("LIFTLAB_WAREHOUSE_URL", raising=False)
     get_settings.cache_clear()
     get_engine.cache_clear()
@@ -47,10 +49,18 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The result cache folder of the small simulated store."""
+    return tmp_path_factory.mktemp("demo_cache")
+
+
 @pytest.fixture
-def demo(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def demo(
+    demo_url: str, demo_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """The app reads the small simulated store."""
-    _use(demo_url, monkeypatch)
+    _use(demo_url, monkeypatch, demo_cache)
     yield demo_url
     get_settings.cache_clear()
     get_engine.cache_clear()
@@ -65,7 +75,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     apply_specs(engine, load_specs(EXPERIMENTS), actor="setup")
     create_user(engine, "ed", PASSWORD, role="editor")
     create_user(engine, "viv", PASSWORD, role="viewer")
-    _use(url, monkeypatch)
+    _use(url, monkeypatch, tmp_path / "cache")
     yield engine
     engine.dispose()
     get_settings.cache_clear()
@@ -81,6 +91,14 @@ def demo_reports(demo_url: str) -> dict[str, FlowReport]:
         reports = build_reports(warehouse, session, flows)
     engine.dispose()
     return {report.flow: report for report in reports}
+
+
+@pytest.fixture(scope="session")
+def demo_assists(demo_url: str) -> AssistsReport:
+    """The attribution engine's assists report on the small simulated store,
+    with the default settings."""
+    with connect(demo_url) as warehouse:
+        return build_assists(warehouse, AttributionSettings())
 
 
 @pytest.fixture

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from liftlab import cache
+from liftlab.attribution import AssistsReport, credit_vs_causation
 from liftlab.results import FlowReport, overview
 from liftlab.stats import plan_sample_size
-from liftlab.ui import text
+from liftlab.ui import data_access, text
 from liftlab.ui.data_access import LoadedReports
 from liftlab.ui.overview import table
 from tests.ui.support import PASSWORD, TIMEOUT, page_test, texts
@@ -34,6 +37,66 @@ def test_overview_shows_every_flow_as_the_engine_reports_it(
     significant = sum(row.significant for row in rows)
     assert f"**{significant} of {len(rows)}**" in texts(app, "markdown")[0]
     assert app.get("plotly_chart")
+
+
+def test_overview_shows_credit_beside_causation_as_the_engine_reports_it(
+    demo: str, demo_reports: dict[str, FlowReport], demo_assists: AssistsReport
+) -> None:
+    app = page_test("overview").run()
+
+    shown = app.dataframe[0].value.set_index("flow")
+    comparison = credit_vs_causation(demo_assists, list(demo_reports.values()))
+    assert len(comparison) == len(shown)
+    for row in comparison:
+        assert shown.loc[row.flow, "assisted"] == text.count(row.assisted)
+        assert shown.loc[row.flow, "last touch"] == text.count(row.last_touch)
+        ratio = shown.loc[row.flow, "credit ÷ causation (95% CI)"]
+        assert ratio == text.ratio(row.assisted_ratio)
+
+
+def test_overview_reads_a_warmed_cache(
+    demo: str,
+    demo_reports: dict[str, FlowReport],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cache.warm()
+    data_access.load_reports.clear()
+    data_access.load_assists.clear()
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("built although the cache is warm")
+
+    monkeypatch.setattr(cache, "build_flow_reports", refuse)
+    monkeypatch.setattr(cache, "_build_assists", refuse)
+    app = page_test("overview").run()
+
+    assert not app.exception
+    shown = app.dataframe[0].value
+    assert list(shown["flow"]) == sorted(demo_reports)
+    for row in shown.itertuples(index=False):
+        conversion = demo_reports[row.flow].primary.conversion
+        assert row[3] == text.interval(conversion.incremental_conversions)
+
+
+def test_overview_table_joins_the_attribution_columns_for_the_csv(
+    demo_reports: dict[str, FlowReport], demo_assists: AssistsReport
+) -> None:
+    loaded = LoadedReports(demo_reports, {}, None)
+
+    frame = table(loaded, method="holm", lift=0.10, assists=demo_assists)
+
+    comparison = credit_vs_causation(demo_assists, list(demo_reports.values()))
+    rows = frame.set_index("flow")
+    for row in comparison:
+        assert rows.loc[row.flow, "assisted"] == row.assisted
+        assert rows.loc[row.flow, "last_touch"] == row.last_touch
+        expected = row.assisted_ratio
+        for column, value in (
+            ("credit_to_causation", expected.value),
+            ("credit_to_causation_lower", expected.lower),
+            ("credit_to_causation_upper", expected.upper),
+        ):
+            assert rows.loc[row.flow, column] == pytest.approx(value, nan_ok=True)
 
 
 def test_overview_table_holds_adjusted_p_values_for_the_csv(
@@ -60,7 +123,10 @@ def test_overview_warns_about_underpowered_flows(demo: str) -> None:
 
 @pytest.mark.parametrize("key", ["winback", "abandoned_cart"])
 def test_flow_page_verdict_and_figures_match_the_report(
-    demo: str, demo_reports: dict[str, FlowReport], key: str
+    demo: str,
+    demo_reports: dict[str, FlowReport],
+    demo_assists: AssistsReport,
+    key: str,
 ) -> None:
     app = page_test("flow")
     app.query_params["flow"] = key
@@ -69,14 +135,29 @@ def test_flow_page_verdict_and_figures_match_the_report(
 
     assert not app.exception
     report = demo_reports[key]
+    (credit,) = credit_vs_causation(demo_assists, [report])
     boxes = texts(app, "success") + texts(app, "info")
-    assert text.verdict(report, report.primary) in boxes
+    expected = text.verdict(report, report.primary, assisted=credit.assisted)
+    assert expected in boxes
+    assert f"; assists credited it with {text.count(credit.assisted)}." in expected
     metrics = {metric.label: metric.value for metric in app.metric}
     incremental = report.primary.conversion.incremental_conversions
     assert metrics["Incremental conversions"] == text.count(incremental.value)
     arms = app.dataframe[0].value
     assert list(arms["units"]) == [text.count(arm.units) for arm in report.arms]
-    assert len(app.get("plotly_chart")) >= 2
+    assert metrics["Assisted"] == text.count(credit.assisted)
+    assert metrics["Last touch"] == text.count(credit.last_touch)
+    assert credit.summary in texts(app, "markdown")
+    lags = [
+        lag.conversions
+        for lag in demo_assists.time_lag
+        if (lag.dimension, lag.key) == ("flow", key)
+    ]
+    specs = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    (lag_chart,) = [
+        spec for spec in specs if "Time lag" in spec["layout"]["title"]["text"]
+    ]
+    assert lag_chart["data"][0]["y"] == lags
 
 
 def test_flow_page_switches_flow_from_the_select_box(

@@ -15,9 +15,12 @@ from typing import Annotated
 
 import typer
 
-from liftlab.cli.common import app, err, out
+from liftlab.cli.common import app, err, out, store, user_errors
 
 logger = logging.getLogger(__name__)
+
+cache_app = typer.Typer(help="The app's cache of lift and assists reports.")
+app.add_typer(cache_app, name="cache")
 
 STARTUP_SECONDS = 60.0
 STOP_SECONDS = 10.0
@@ -41,9 +44,23 @@ def ui_command(
         Path | None,
         typer.Option("--app", help="The Streamlit entry (default: liftlab's app.py)."),
     ] = None,
+    warm: Annotated[
+        bool,
+        typer.Option(help="Build the cached reports first, so no view waits."),
+    ] = True,
 ) -> None:
     """Serve the browser app (and the API beside it) until Ctrl-C."""
     entry = _entry(script)
+    if warm:
+        try:
+            _warm()
+        except Exception as error:  # the app still serves, and says what fails
+            err.print(
+                f"[yellow]note:[/yellow] the cache was not warmed ({error}); "
+                "the first view builds the reports",
+                highlight=False,
+                soft_wrap=True,
+            )
     children: list[_Child] = []
     try:
         if api and _has_serve_command():
@@ -58,7 +75,7 @@ def ui_command(
                 highlight=False,
             )
         command = [
-            sys.executable, "-m", "streamlit", "run", str(entry),
+            sys.executable, "-m", "liftlab.ui.server", str(entry),
             "--server.headless", "true",
             "--browser.gatherUsageStats", "false",
             "--client.toolbarMode", "minimal",
@@ -81,6 +98,23 @@ def ui_command(
     finally:
         for _name, process, _base, _health in reversed(children):
             _stop(process)
+
+
+@cache_app.command("warm")
+def cache_warm_command() -> None:
+    """Build what the app's first views read, unless it is cached already."""
+    with user_errors():
+        store()
+        _warm()
+
+
+def _warm() -> None:
+    from liftlab import cache
+
+    out.print(f"warming the cache in {cache.cache_folder()}", highlight=False)
+    for item in cache.warm():
+        state = "already cached" if item.cached else "built"
+        out.print(f"  {item.what}: {state} in {item.seconds:.1f} s", highlight=False)
 
 
 def _entry(script: Path | None) -> Path:

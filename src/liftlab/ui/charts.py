@@ -15,13 +15,25 @@ import plotly.graph_objects as go
 from liftlab.results import ArmSummary, DailyLift
 from liftlab.stats import Estimate
 
-__all__ = ["arm_rates", "daily_band", "days_by_holdout", "forest"]
+__all__ = [
+    "arm_rates",
+    "assist_split",
+    "counts",
+    "daily_band",
+    "days_by_holdout",
+    "forest",
+    "model_credit",
+]
 
 SIGNIFICANT = "#1b7f5b"
 NOT_SIGNIFICANT = "#6b7280"
 BAND_FIXED = "rgba(37, 99, 235, 0.28)"
 BAND_ALWAYS_VALID = "rgba(37, 99, 235, 0.12)"
 LINE = "#1d4ed8"
+PALETTE = (
+    "#1d4ed8", "#0891b2", "#1b7f5b", "#65a30d", "#ca8a04",
+    "#ea580c", "#db2777", "#7c3aed",
+)  # fmt: skip
 HEIGHT_PER_ROW = 44
 LAYOUT = {
     "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
@@ -240,6 +252,99 @@ def days_by_holdout(
         height=320,
         xaxis={"title": "holdout (%)"},
         yaxis={"title": "days to detect", "rangemode": "tozero"},
+        **LAYOUT,
+    )
+    return figure
+
+
+def model_credit(
+    states: Sequence[str], credit: dict[str, dict[str, float]], *, title: str
+) -> go.Figure:
+    """Credited conversions per state, one bar per model, grouped by state.
+
+    Args:
+        states: The states (channels, ``sms:<flow>``), in axis order.
+        credit: Per model, its credited conversions per state.
+        title: The figure's title.
+    """
+    figure = go.Figure()
+    for index, (model, shares) in enumerate(credit.items()):
+        figure.add_trace(
+            go.Bar(
+                name=model,
+                x=list(states),
+                y=[shares.get(state, 0.0) for state in states],
+                marker={"color": PALETTE[index % len(PALETTE)]},
+                hovertemplate=f"{model}, %{{x}}: %{{y:,.0f}}<extra></extra>",
+            )
+        )
+    figure.update_layout(
+        title=title,
+        barmode="group",
+        height=420,
+        yaxis={"title": "credited conversions"},
+        legend={"orientation": "h", "y": -0.3},
+        **LAYOUT,
+    )
+    return figure
+
+
+def assist_split(
+    keys: Sequence[str],
+    click: Sequence[int],
+    view: Sequence[int],
+    last_touch: Sequence[int],
+    *,
+    title: str,
+) -> go.Figure:
+    """Click- and view-assisted conversions stacked, last-touch beside them
+    (the two overlap, so they are never stacked together)."""
+    figure = go.Figure()
+    for name, values, colour, group in (
+        ("click-assisted", click, LINE, "assisted"),
+        ("view-assisted", view, "#93c5fd", "assisted"),
+        ("last touch", last_touch, NOT_SIGNIFICANT, "last"),
+    ):
+        figure.add_trace(
+            go.Bar(
+                name=name,
+                y=list(keys),
+                x=list(values),
+                orientation="h",
+                offsetgroup=group,
+                marker={"color": colour},
+                hovertemplate=f"%{{y}}: %{{x:,}} {name}<extra></extra>",
+            )
+        )
+    figure.update_layout(
+        title=title,
+        barmode="relative",
+        height=140 + 2 * HEIGHT_PER_ROW * len(keys),
+        xaxis={"title": "conversions"},
+        yaxis={"autorange": "reversed", "type": "category"},
+        legend={"orientation": "h", "y": -0.25},
+        **LAYOUT,
+    )
+    return figure
+
+
+def counts(
+    labels: Sequence[str], values: Sequence[int], *, title: str, axis_title: str
+) -> go.Figure:
+    """A histogram already counted: conversions per bucket, in label order."""
+    figure = go.Figure(
+        go.Bar(
+            x=list(labels),
+            y=list(values),
+            marker={"color": LINE},
+            hovertemplate="%{x}: %{y:,} conversions<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title=title,
+        height=320,
+        xaxis={"title": axis_title, "type": "category"},
+        yaxis={"title": "conversions"},
         **LAYOUT,
     )
     return figure

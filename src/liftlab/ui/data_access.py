@@ -1,10 +1,12 @@
 """Cached loaders: what the pages read, computed once per version of the data.
 
-Reports are the results engine's, built for every flow in one warehouse pass
-and cached under a fingerprint of the store (row counts, newest ids, flow
-versions), so an import, a demo run or a changed flow makes the next page
-view recompute, and nothing else does. Cached reports also expire after ten
-minutes, so entrants whose conversion window closes meanwhile get counted.
+The heavy results (every flow's lift report, the assists report) come from
+:mod:`liftlab.cache`, which keeps them in files shared by every process and
+named by a fingerprint of the store (row counts, newest ids, flow
+versions): an import, a demo run or a changed flow makes the next view
+rebuild them, and nothing else does. ``liftlab ui`` builds them before the
+app starts, so the first view only reads a file. Within a process they are
+also kept in memory, keyed on the same fingerprint.
 """
 
 from __future__ import annotations
@@ -18,14 +20,16 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine, text
 
+from liftlab import cache
+from liftlab.attribution import AssistsReport, AttributionSettings
+from liftlab.cache import COUNTED_TABLES, LoadedReports
 from liftlab.config import get_settings
 from liftlab.reporting import overview_rows
-from liftlab.results import FlowReport, ReportError, build_reports, overview
+from liftlab.results import overview
 from liftlab.store.engine import describe_url, get_engine, session_scope
 from liftlab.store.entries import entry_counts
 from liftlab.store.flows import flow_history, list_flows
 from liftlab.store.migrate import ensure_schema
-from liftlab.warehouse import connect
 
 __all__ = [
     "DataVersion",
@@ -37,6 +41,7 @@ __all__ = [
     "flows",
     "forget",
     "import_runs",
+    "load_assists",
     "load_reports",
     "overview_frame",
     "store_summary",
@@ -46,15 +51,6 @@ logger = logging.getLogger(__name__)
 
 REPORT_TTL_SECONDS = 600
 VERSION_TTL_SECONDS = 5
-COUNTED_TABLES = (
-    "entries",
-    "conversions",
-    "messages",
-    "touches",
-    "customers",
-    "customer_segments",
-    "covariates",
-)
 FRESHNESS = {
     "entries": "last_entered_at",
     "messages": "ingested_at",
@@ -62,9 +58,9 @@ FRESHNESS = {
     "conversions": "ingested_at",
 }
 
-# (database URL, rows per counted table, newest entry, change and import ids,
-# flow versions and epochs): any write the reports depend on changes it.
-DataVersion = tuple[str, tuple[int, ...], int, int, int, int]
+# The store's fingerprint (see liftlab.cache.fingerprint): any write the
+# reports depend on changes it.
+DataVersion = cache.Fingerprint
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,21 +87,6 @@ class FlowInfo:
     holdout: int
 
 
-@dataclass(frozen=True, slots=True)
-class LoadedReports:
-    """Every flow's report, and why the others have none.
-
-    Attributes:
-        reports: Reports by flow key, in key order.
-        unavailable: Flow key and reason for flows without a report.
-        as_of: Windows closed by this time are counted.
-    """
-
-    reports: dict[str, FlowReport]
-    unavailable: dict[str, str]
-    as_of: datetime | None
-
-
 def engine(url: str | None = None) -> Engine:
     """The store's engine (by default the configured one), schema checked."""
     return _engine(url or get_settings().database_url)
@@ -126,18 +107,8 @@ def data_version(url: str | None = None) -> DataVersion:
 
 @st.cache_data(ttl=VERSION_TTL_SECONDS, show_spinner=False)
 def _data_version(url: str) -> DataVersion:
-    counts = ", ".join(f"(SELECT COUNT(*) FROM {table})" for table in COUNTED_TABLES)
-    query = text(
-        f"SELECT {counts}, "
-        "(SELECT COALESCE(MAX(id), 0) FROM entries), "
-        "(SELECT COALESCE(MAX(id), 0) FROM flow_changes), "
-        "(SELECT COALESCE(MAX(id), 0) FROM import_runs), "
-        "(SELECT COALESCE(SUM(version * 1000 + epoch), 0) FROM flows)"
-    )
-    with engine(url).connect() as connection:
-        row = tuple(int(value) for value in connection.execute(query).one())
-    size = len(COUNTED_TABLES)
-    return (url, row[:size], *row[size:])  # type: ignore[return-value]
+    engine(url)  # the schema is checked before the first read
+    return cache.fingerprint(url)
 
 
 def forget() -> None:
@@ -175,46 +146,27 @@ def flows(version: DataVersion) -> list[FlowInfo]:
         ]
 
 
-@st.cache_data(
-    ttl=REPORT_TTL_SECONDS, show_spinner="Measuring every flow's lift (once per data)"
+# Kept as they are (frozen objects, never changed by a page), for the last
+# few versions of the data.
+@st.cache_resource(
+    max_entries=2, show_spinner="Measuring every flow's lift (once per data)"
 )
 def load_reports(version: DataVersion) -> LoadedReports:
-    """Every flow's report from the results engine, in one warehouse pass.
+    """Every flow's report from the results engine, from the shared cache or,
+    on a miss, built in one warehouse pass (see
+    :func:`liftlab.cache.build_flow_reports`)."""
+    return cache.flow_reports(version)
 
-    A flow without entries in both arms is listed as unavailable; if the
-    pass fails for one flow (too few closed windows, say), each flow is
-    built on its own so the others still show.
-    """
-    store = engine(version[0])
-    with session_scope(store) as session:
-        counts = entry_counts(session)
-        all_flows = [flow for flow in list_flows(session) if flow.kind == "flow"]
-        unavailable = {
-            flow.key: "no entries in the holdout or the exposed arm yet"
-            for flow in all_flows
-            if not (
-                counts.get((flow.key, "exposed")) and counts.get((flow.key, "holdout"))
-            )
-        }
-        ready = [flow for flow in all_flows if flow.key not in unavailable]
-        reports: dict[str, FlowReport] = {}
-        with connect() as warehouse:
-            try:
-                built = build_reports(warehouse, session, ready) if ready else []
-                reports = {report.flow: report for report in built}
-            except ReportError:
-                for flow in ready:
-                    try:
-                        (report,) = build_reports(warehouse, session, [flow])
-                    except ReportError as error:
-                        unavailable[flow.key] = str(error).split(": ", 1)[-1]
-                    else:
-                        reports[flow.key] = report
-    as_of = next(iter(reports.values())).as_of if reports else None
-    logger.info(
-        "built %d reports; %d flows unavailable", len(reports), len(unavailable)
-    )
-    return LoadedReports(dict(sorted(reports.items())), unavailable, as_of)
+
+@st.cache_resource(
+    max_entries=8, show_spinner="Building conversion paths (once per data)"
+)
+def load_assists(
+    version: DataVersion, settings: AttributionSettings | None = None
+) -> AssistsReport:
+    """The assists report for these settings (the defaults when None), from
+    the shared cache or built on a miss."""
+    return cache.assists(version, settings)
 
 
 def overview_frame(loaded: LoadedReports, *, method: str = "holm") -> pd.DataFrame:

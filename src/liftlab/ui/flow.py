@@ -9,22 +9,36 @@ import math
 import pandas as pd
 import streamlit as st
 
+from liftlab.attribution import AssistsReport, CreditVsCausation, credit_vs_causation
 from liftlab.reporting import CSV_COLUMNS, report_rows
 from liftlab.results import FlowReport, VariantResult
 from liftlab.stats import Estimate
 from liftlab.ui import charts, text
-from liftlab.ui.data_access import data_version, load_reports
+from liftlab.ui.data_access import data_version, load_assists, load_reports
 
 __all__ = ["render", "verdict"]
 
 
-def verdict(report: FlowReport, result: VariantResult) -> str:
+def verdict(
+    report: FlowReport,
+    result: VariantResult,
+    credit: CreditVsCausation | None = None,
+) -> str:
     """The verdict sentence for one exposed arm or variant.
 
-    Figures from other engines (conversions the assists credit the flow
-    with) are passed on to :func:`liftlab.ui.text.verdict` here.
+    Args:
+        report: The flow's report.
+        result: The arm or variant against the holdout.
+        credit: The flow's credit beside causation; its assisted
+            conversions join the sentence of the flow's first exposed arm,
+            the one it is compared with.
     """
-    return text.verdict(report, result)
+    assisted = (
+        credit.assisted
+        if credit is not None and result.variant == report.primary.variant
+        else None
+    )
+    return text.verdict(report, result, assisted=assisted)
 
 
 def render() -> None:
@@ -51,16 +65,19 @@ def render() -> None:
         f"of first entry; holdout {report.holdout_percent:g}%, epoch "
         f"{report.epoch}; windows closed by {report.as_of:%Y-%m-%d %H:%M} UTC"
     )
+    assists = load_assists(data_version())
+    (credit,) = credit_vs_causation(assists, [report])
     for result in report.results:
         box = (
             st.success
             if result.conversion.incremental_conversions.excludes(0)
             else (st.info)
         )
-        box(verdict(report, result), icon=":material/campaign:")
+        box(verdict(report, result, credit), icon=":material/campaign:")
     _headline(report.primary)
     _arms(report)
     _daily(report)
+    _assists(report, assists, credit)
     _revenue_and_cost(report)
     _segments(report)
     _checks(report)
@@ -193,6 +210,66 @@ def _daily(report: FlowReport) -> None:
         "asymptotic confidence sequence, Waudby-Smith et al. 2024, tuning size "
         "5,000). The narrower fixed interval holds for a single look only."
     )
+
+
+def _assists(
+    report: FlowReport, assists: AssistsReport, credit: CreditVsCausation
+) -> None:
+    from liftlab.ui.pages import page
+
+    st.subheader("Assists and time lag")
+    columns = st.columns(4)
+    columns[0].metric(
+        "SMS-influenced",
+        text.count(credit.influenced),
+        help=f"{report.conversion_type} conversions with this flow's SMS on the path.",
+    )
+    columns[1].metric("Assisted", text.count(credit.assisted))
+    columns[2].metric("Last touch", text.count(credit.last_touch))
+    columns[3].metric(
+        "Credit ÷ causation",
+        text.number(credit.assisted_ratio.value, kind="ratio"),
+        help="Assisted over incremental conversions.",
+    )
+    ratio = credit.assisted_ratio
+    columns[3].caption(
+        f"95% CI {text.number(ratio.lower, kind='ratio')} to "
+        f"{text.number(ratio.upper, kind='ratio')}"
+        if ratio.defined
+        else ratio.reason or ""
+    )
+    st.write(credit.summary)
+
+    lags = [
+        lag
+        for lag in assists.time_lag
+        if lag.dimension == "flow" and lag.key == report.flow
+    ]
+    left, right = st.columns([3, 2])
+    if lags:
+        left.plotly_chart(
+            charts.counts(
+                [f"{lag.days}+" if lag.days >= 30 else str(lag.days) for lag in lags],
+                [lag.conversions for lag in lags],
+                title="Time lag: first text on the path to conversion",
+                axis_title="days",
+            ),
+            key="time_lag",
+        )
+    metric = assists.metric("flow", report.flow)
+    mean = (
+        f" Mean lag {metric.mean_lag_days:.1f} days over "
+        f"{text.count(metric.conversions)} conversions of every type."
+        if metric is not None and metric.conversions
+        else ""
+    )
+    right.caption(
+        "Days from the flow's first text on a conversion's path to the "
+        f"conversion, with a {assists.settings.lookback_days}-day lookback; a delivery "
+        "counts within the flow's view window, a click within its click "
+        f"window.{mean}"
+    )
+    st.page_link(page("assists"), label="Every flow's assists and models")
 
 
 def _revenue_and_cost(report: FlowReport) -> None:

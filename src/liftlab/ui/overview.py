@@ -5,12 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from liftlab.attribution import AssistsReport, CreditVsCausation, credit_vs_causation
 from liftlab.results import FlowReport
 from liftlab.stats import power_for_sample_size
 from liftlab.ui import charts, text
 from liftlab.ui.data_access import (
     LoadedReports,
     data_version,
+    load_assists,
     load_reports,
     overview_frame,
 )
@@ -43,20 +45,50 @@ def power_warning(report: FlowReport, *, lift: float) -> str:
     return f"underpowered: {power:.0%} power for a {lift:.0%} lift"
 
 
-def table(loaded: LoadedReports, *, method: str, lift: float) -> pd.DataFrame:
+def table(
+    loaded: LoadedReports,
+    *,
+    method: str,
+    lift: float,
+    assists: AssistsReport | None = None,
+) -> pd.DataFrame:
     """The overview frame with the power warning: what the CSV holds.
 
-    Columns from other engines (assisted and last-touch conversions, the
-    credit-to-causation ratio) join this frame on ``flow``.
+    With an assists report, the attribution engine's figures join on
+    ``flow``: ``assisted`` and ``last_touch`` conversions of the flow's
+    conversion type, and the credit-to-causation ratio (assisted over
+    incremental conversions) as ``credit_to_causation`` with ``_lower``
+    and ``_upper`` (NaN when undefined; see
+    :func:`liftlab.attribution.credit_vs_causation`).
     """
     frame = overview_frame(loaded, method=method)
     frame["power_warning"] = [
         power_warning(report, lift=lift) for report in loaded.reports.values()
     ]
-    return frame
+    if assists is None:
+        return frame
+    comparison = credit_vs_causation(assists, list(loaded.reports.values()))
+    credit = pd.DataFrame(
+        [
+            {
+                "flow": row.flow,
+                "assisted": row.assisted,
+                "last_touch": row.last_touch,
+                "credit_to_causation": row.assisted_ratio.value,
+                "credit_to_causation_lower": row.assisted_ratio.lower,
+                "credit_to_causation_upper": row.assisted_ratio.upper,
+            }
+            for row in comparison
+        ]
+    )
+    return frame.merge(credit, on="flow", how="left", validate="one_to_one")
 
 
-def _shown(frame: pd.DataFrame, loaded: LoadedReports) -> pd.DataFrame:
+def _shown(
+    frame: pd.DataFrame,
+    loaded: LoadedReports,
+    credit: dict[str, CreditVsCausation],
+) -> pd.DataFrame:
     """The frame as the page shows it: intervals as text, flags as words."""
     reports = loaded.reports
     rows = []
@@ -72,6 +104,7 @@ def _shown(frame: pd.DataFrame, loaded: LoadedReports) -> pd.DataFrame:
                 "incremental conversions (95% CI)": text.interval(
                     result.conversion.incremental_conversions
                 ),
+                **_credit(credit.get(row.flow)),
                 "incremental revenue (95% CI)": text.interval(
                     result.revenue.incremental_total, kind="money"
                 ),
@@ -83,6 +116,16 @@ def _shown(frame: pd.DataFrame, loaded: LoadedReports) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _credit(row: CreditVsCausation | None) -> dict[str, str]:
+    if row is None:
+        return {}
+    return {
+        "assisted": text.count(row.assisted),
+        "last touch": text.count(row.last_touch),
+        "credit ÷ causation (95% CI)": text.ratio(row.assisted_ratio),
+    }
 
 
 def render() -> None:
@@ -113,7 +156,12 @@ def render() -> None:
         value=0.10,
         format_func=lambda value: f"{value:.0%}",
     )
-    frame = table(loaded, method=method, lift=lift)
+    assists = load_assists(data_version())
+    frame = table(loaded, method=method, lift=lift, assists=assists)
+    credit = {
+        row.flow: row
+        for row in credit_vs_causation(assists, list(loaded.reports.values()))
+    }
     as_of = f"{loaded.as_of:%Y-%m-%d %H:%M} UTC" if loaded.as_of else "now"
     st.caption(
         f"Exposed against holdout in each flow's current epoch; units whose "
@@ -138,7 +186,15 @@ def render() -> None:
     )
     _warnings(frame)
 
-    st.dataframe(_shown(frame, loaded), hide_index=True, key="overview_table")
+    st.dataframe(_shown(frame, loaded, credit), hide_index=True, key="overview_table")
+    st.caption(
+        f"Assisted and last touch: conversions of the flow's type with its SMS "
+        f"on the path before the final touch, or as the final touch "
+        f"({assists.settings.lookback_days}-day lookback; they overlap). Credit "
+        "÷ causation: assisted over incremental conversions, with the "
+        "incremental interval inverted; undefined when the holdout shows no "
+        "positive effect. The Assists page has the models and paths."
+    )
     st.download_button(
         "Download the table as CSV",
         frame.to_csv(index=False).encode("utf-8"),

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from liftlab.ui import data, flow, holdouts, overview, planner, signin
+from liftlab.ui import assists, data, flow, holdouts, overview, planner, signin
 
 __all__ = ["PAGES", "page", "pages"]
 
@@ -14,6 +14,7 @@ __all__ = ["PAGES", "page", "pages"]
 PAGES: dict[str, tuple[str, str, Callable[[], None]]] = {
     "overview": ("Overview", ":material/monitoring:", overview.render),
     "flow": ("Flow", ":material/insights:", flow.render),
+    "assists": ("Assists", ":material/route:", assists.render),
     "holdouts": ("Holdouts", ":material/tune:", holdouts.render),
     "planner": ("Planner", ":material/calculate:", planner.render),
     "data": ("Data", ":material/database:", data.render),

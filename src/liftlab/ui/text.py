@@ -11,12 +11,22 @@ import math
 from liftlab.results import FlowReport, VariantResult
 from liftlab.stats import Estimate
 
-__all__ = ["count", "interval", "money", "number", "p_value", "percent", "verdict"]
+__all__ = [
+    "count",
+    "interval",
+    "money",
+    "number",
+    "p_value",
+    "percent",
+    "ratio",
+    "verdict",
+]
 
 
 def number(value: float, *, kind: str = "count") -> str:
     """One number: ``count`` (1,234), ``percent`` (12.3%), ``points``
-    (+1.23), ``money`` (1,234.56) or ``money_small`` (0.0123)."""
+    (+1.23), ``money`` (1,234.56), ``money_small`` (0.0123) or ``ratio``
+    (1.23)."""
     if not math.isfinite(value):
         if math.isnan(value):
             return "undefined"
@@ -25,7 +35,7 @@ def number(value: float, *, kind: str = "count") -> str:
         return f"{value:.1%}"
     if kind == "points":
         return f"{value * 100:+.2f}"
-    if kind == "money":
+    if kind in ("money", "ratio"):
         return f"{value:,.2f}"
     if kind == "money_small":
         return f"{value:,.4f}"
@@ -56,6 +66,14 @@ def interval(estimate: Estimate, *, kind: str = "count") -> str:
         f"{number(estimate.value, kind=kind)}{unit} "
         f"[{number(estimate.lower, kind=kind)}, {number(estimate.upper, kind=kind)}]"
     )
+
+
+def ratio(estimate: Estimate) -> str:
+    """A ratio with its interval, ``3.10 [1.20, ∞]``; "undefined" (without
+    the reason, which the page states elsewhere) when it has no value."""
+    if not estimate.defined:
+        return "undefined"
+    return interval(estimate, kind="ratio")
 
 
 def p_value(value: float) -> str:
