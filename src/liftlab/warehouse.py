@@ -210,20 +210,18 @@ class Warehouse:
             window_seconds=(chosen.window_hours * 3600).cast("int64"),
             conversion_type=chosen.conversion_type,
         )
-        entries = self.table("entries")
-        entries = entries.mutate(
-            entered_seconds=entries.entered_at.epoch_seconds().cast("int64"),
-            day=entries.entered_at.date(),
-            variant=entries.variant.fill_null(""),
-        )
-        entered = entries.join(
-            rules,
-            [entries.flow_key == rules.rule_key, entries.epoch == rules.rule_epoch],
-        )
-        entered = entered.mutate(
-            closed=(entered.entered_seconds + entered.window_seconds) <= as_of_seconds
-        ).select(*GROUPS, "unit_id", "entered_seconds", "window_seconds",
-                 "conversion_type", "closed")  # fmt: skip
+        # Each branch of the union reads the entries through a projection of
+        # its own: a shared one becomes a common table expression that DuckDB
+        # materialises, every entry with every column, which spills to disk
+        # at ten million entries.
+        pre = covariate == PRE_PERIOD
+        by_unit = ["unit_id"] if by_segment or not pre else []
+        every = self._entered(rules, as_of_seconds, [*GROUPS, "closed", *by_unit])
+        entered = self._entered(
+            rules, as_of_seconds,
+            [*GROUPS, "unit_id", "entered_seconds", "window_seconds",
+             "conversion_type", "closed"],
+        )  # fmt: skip
         conversions = self.table("conversions")
         conversions = conversions.select(
             conversion_unit=conversions.unit_id,
@@ -252,11 +250,10 @@ class Warehouse:
             pre_value=(~inside).ifelse(matched.conversion_value, 0.0).sum(),
         )
 
-        pre = covariate == PRE_PERIOD
-        every = self._with_covariate(entered, covariate)
+        every = self._with_covariate(every, covariate)
         per_entry = self._with_covariate(per_entry, covariate)
         zero, none = ibis.literal(0.0, "float64"), ibis.literal(0, "int64")
-        keys = [*GROUPS, "unit_id", "closed"]
+        keys = [*GROUPS, "closed", *(["unit_id"] if by_segment else [])]
         counted = every.select(
             *keys,
             n=ibis.literal(1, "int64"),
@@ -298,6 +295,37 @@ class Warehouse:
             open_units=(~closed).ifelse(rows.n, 0).sum(),
             **{name: closed.ifelse(rows[name], 0.0).sum() for name in STAT_COLUMNS[1:]},
         )
+
+    def _entered(
+        self, rules: ir.Table, as_of_seconds: int, columns: list[str]
+    ) -> ir.Table:
+        """The entries of the chosen flows and epochs with their window,
+        ``day`` and ``closed``, projected to ``columns`` before the join, so
+        that callers asking for different columns share no subquery."""
+        entries = self.table("entries")
+        computed = ("day", "variant", "entered_seconds")
+        wanted = [
+            name for name in columns if name in entries.columns and name not in computed
+        ]
+        entries = entries.select(
+            *wanted,
+            flow_key_=entries.flow_key,
+            epoch_=entries.epoch,
+            entered_seconds_=entries.entered_at.epoch_seconds().cast("int64"),
+            day=entries.entered_at.date(),
+            variant=entries.variant.fill_null(""),
+        )
+        needed = ["rule_key", "rule_epoch", "window_seconds"]
+        needed += [name for name in columns if name in rules.columns]
+        rules = rules.select(*dict.fromkeys(needed))
+        entered = entries.join(
+            rules,
+            [entries.flow_key_ == rules.rule_key, entries.epoch_ == rules.rule_epoch],
+        )
+        closed = (entered.entered_seconds_ + entered.window_seconds) <= as_of_seconds
+        return entered.mutate(
+            closed=closed, entered_seconds=entered.entered_seconds_
+        ).select(*columns)
 
     def _with_covariate(self, table: ir.Table, covariate: str) -> ir.Table:
         if covariate == PRE_PERIOD:
