@@ -63,17 +63,11 @@ def ui_command(
             )
     children: list[_Child] = []
     try:
-        if api and _has_serve_command():
+        if api:
             command = [_liftlab(), "serve", "--host", host, "--port", str(api_port),
                        "--workers", "1"]  # fmt: skip
             base = f"http://{host}:{api_port}"
             children.append(("API", _start(command), base, "/v1/health"))
-        elif api:
-            err.print(
-                "[yellow]note:[/yellow] this liftlab has no `serve` command; "
-                "serving the app only",
-                highlight=False,
-            )
         command = [
             sys.executable, "-m", "liftlab.ui.server", str(entry),
             "--server.headless", "true",
@@ -127,11 +121,6 @@ def _entry(script: Path | None) -> Path:
 def _liftlab() -> str:
     sibling = Path(sys.executable).with_name("liftlab")
     return str(sibling) if sibling.exists() else "liftlab"
-
-
-def _has_serve_command() -> bool:
-    command = typer.main.get_command(app)
-    return "serve" in getattr(command, "commands", {})
 
 
 def _start(command: list[str]) -> subprocess.Popen[bytes]:
