@@ -44,6 +44,8 @@ __all__ = ["markov"]
 logger = logging.getLogger(__name__)
 
 _START = 0
+# Chains with at most this many possible transitions count them densely.
+_DENSE_PAIRS = 1 << 22
 
 
 def _histories(paths: Paths, order: int) -> tuple[np.ndarray, np.ndarray]:
@@ -104,8 +106,9 @@ def markov(paths: Paths, *, order: int = 1) -> ModelCredit:
     previous[starts] = _START
     last = codes[paths.offsets[1:] - 1]
 
-    pairs, inverse = np.unique(previous[used] * size + codes[used], return_inverse=True)
-    counts = np.bincount(inverse, weights=weight_of_touch[used])
+    pairs, counts = _pair_counts(
+        previous[used] * size + codes[used], weight_of_touch[used], size
+    )
     sources, targets = pairs // size, pairs % size
     outflow = np.bincount(previous, weights=weight_of_touch, minlength=size)
     outflow += np.bincount(last, weights=journeys, minlength=size)
@@ -140,6 +143,23 @@ def markov(paths: Paths, *, order: int = 1) -> ModelCredit:
         removal_effects=tuple(float(x) for x in effect),
         conversion_probability=float(full),
     )
+
+
+def _pair_counts(
+    pairs: np.ndarray, weights: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``from * size + to`` pairs and their summed weights.
+
+    A first-order chain has few states, so every possible pair gets a slot
+    of one weighted count (linear in the touches, no sort); a chain with
+    too many states for that sorts the pairs instead.
+    """
+    if size * size <= _DENSE_PAIRS:
+        counts = np.bincount(pairs, weights=weights, minlength=size * size)
+        observed = np.flatnonzero(np.bincount(pairs, minlength=size * size))
+        return observed, counts[observed]
+    distinct, inverse = np.unique(pairs, return_inverse=True)
+    return distinct, np.bincount(inverse, weights=weights)
 
 
 def _conversion_probability(

@@ -123,21 +123,26 @@ class Paths:
         strings = pc.cast(strings, pa.large_string())
         if isinstance(strings, pa.ChunkedArray):
             strings = strings.combine_chunks()
+        # The parts are coded as they are split (a path table has few
+        # distinct states), and only the dictionary is trimmed: parts that
+        # differ in surrounding space share a state, empty ones are dropped.
         split = pc.split_pattern(strings, separator)
-        parts = pc.utf8_trim_whitespace(split.flatten())
-        owner = pc.list_parent_indices(split).to_numpy()
-        keep = pc.not_equal(parts, "").to_numpy(zero_copy_only=False)
-        if not keep.all():
-            parts, owner = parts.filter(pa.array(keep)), owner[keep]
-        encoded = pc.dictionary_encode(parts)
-        labels = encoded.dictionary.to_pylist()
-        order = np.argsort(np.array(labels, dtype=object), kind="stable")
-        rank = np.empty(len(labels), np.int32)
-        rank[order] = np.arange(len(labels), dtype=np.int32)
-        codes = rank[encoded.indices.to_numpy(zero_copy_only=False)]
-        lengths = np.bincount(owner, minlength=len(strings)).astype(np.int64)
+        encoded = pc.dictionary_encode(split.flatten())
+        raw = [str(label).strip() for label in encoded.dictionary.to_pylist()]
+        labels = sorted({label for label in raw if label})
+        rank = {label: code for code, label in enumerate(labels)}
+        to_code = np.array([rank.get(label, -1) for label in raw], np.int32)
+        codes = to_code[encoded.indices.to_numpy(zero_copy_only=False)]
+        keep = codes >= 0
+        if keep.all():
+            lengths = pc.list_value_length(split).to_numpy(zero_copy_only=False)
+            lengths = lengths.astype(np.int64)
+        else:
+            owner = pc.list_parent_indices(split).to_numpy()[keep]
+            codes = codes[keep]
+            lengths = np.bincount(owner, minlength=len(strings)).astype(np.int64)
         return cls._from_codes(
-            tuple(labels[i] for i in order),
+            tuple(labels),
             codes,
             lengths,
             conversions,
