@@ -16,6 +16,11 @@ Prints one JSON object with ``seconds`` (per step where there are steps),
 - ``scan``: one bare window-function scan of the touches in plain DuckDB
   (``LAG`` over each customer's touches in time order), with the same
   memory cap as liftlab's DuckDB connection.
+- ``sql_paths``: the least plain DuckDB SQL does to get converting paths:
+  one range join of the conversions to their unit's touches of the 30
+  days before, each conversion's channels joined in time order, the paths
+  counted. No per-flow windows, coupons, non-converting paths or assist
+  sums, so it is a floor for liftlab's path building, not a peer.
 """
 
 from __future__ import annotations
@@ -32,6 +37,25 @@ FROM (
            lag(occurred_at) OVER (PARTITION BY unit_id ORDER BY occurred_at)
            AS previous
     FROM touches
+)
+"""
+
+SQL_PATHS = """
+SELECT count(*), sum(conversions)
+FROM (
+    SELECT path, count(*) AS conversions
+    FROM (
+        SELECT c.conversion_id,
+               string_agg(t.channel, ' > ' ORDER BY t.occurred_at, t.touch_id)
+               AS path
+        FROM conversions AS c
+        JOIN touches AS t
+          ON t.unit_id = c.unit_id
+         AND t.occurred_at <= c.occurred_at
+         AND t.occurred_at >= c.occurred_at - INTERVAL 30 DAY
+        GROUP BY c.conversion_id
+    )
+    GROUP BY path
 )
 """
 
@@ -131,16 +155,16 @@ def _channelattribution(table: str) -> dict[str, Any]:
     }
 
 
-def _scan(database: str, limit: str) -> dict[str, Any]:
+def _plain_sql(database: str, limit: str, step: str, statement: str) -> dict[str, Any]:
     import duckdb
 
     start_mb = _memory_mb("VmRSS")
     clock = time.perf_counter()
     with duckdb.connect(database, read_only=True) as db:
         db.execute(f"SET memory_limit = '{limit}'")
-        rows, _ = db.execute(SCAN).fetchone()
+        rows, _ = db.execute(statement).fetchone()
     return {
-        "seconds": {"scan": time.perf_counter() - clock},
+        "seconds": {step: time.perf_counter() - clock},
         "rss_start_mb": start_mb,
         "rows": rows,
     }
@@ -155,8 +179,10 @@ def main() -> None:
         answer = _liftlab_markov(table)
     elif path == "channelattribution":
         answer = _channelattribution(table)
+    elif path == "sql_paths":
+        answer = _plain_sql(database, limit, "sql_paths", SQL_PATHS)
     else:
-        answer = _scan(database, limit)
+        answer = _plain_sql(database, limit, "scan", SCAN)
     answer["peak_rss_mb"] = _memory_mb("VmHWM")
     print(json.dumps(answer))
 

@@ -17,7 +17,11 @@ many conversions) one DuckDB file is generated and cached
   included;
 - ChannelAttribution 2.x: ``markov_model`` (order 1, nulls as
   ``var_null``) on the same path table;
-- DuckDB: one ``LAG`` window over each customer's touches in time order.
+- DuckDB: one ``LAG`` window over each customer's touches in time order
+  (the bare scan);
+- DuckDB: the least plain SQL does to get converting paths (one range
+  join and an ordered ``string_agg`` per conversion), a floor to read
+  liftlab's path building against.
 
 Targets: path building at most three times the bare scan, liftlab's
 Markov faster than ChannelAttribution's, and peak memory flat from the
@@ -50,7 +54,7 @@ from attribution_data import warehouse_file
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 CHILD = Path(__file__).resolve().with_name("attribution_child.py")
-PATHS = ("scan", "liftlab", "liftlab_markov", "channelattribution")
+PATHS = ("scan", "sql_paths", "liftlab", "liftlab_markov", "channelattribution")
 TARGET_VS_SCAN = 3.0
 TARGET_MEMORY_GROWTH = 1.25
 TOLERANCE = 0.05
@@ -97,6 +101,7 @@ def measure(touches: int, runs: int, limit: str = "512MB") -> dict[str, Any]:
         "distinct_paths": liftlab[-1]["distinct_paths"],
         "seconds": {
             "scan": _median(answers["scan"], "scan"),
+            "sql_paths": _median(answers["sql_paths"], "sql_paths"),
             "paths": _median(liftlab, "paths"),
             "all_models": sum(
                 _median(liftlab, step)
@@ -142,7 +147,8 @@ def main() -> int:
         return 2
 
     table = Table(title="Attribution from DuckDB (seconds, median of runs)")
-    for column in ("touches", "scan", "paths", "paths / scan", "all models",
+    for column in ("touches", "scan", "SQL paths", "paths", "paths / scan",
+                   "SQL paths / scan", "all models",
                    "liftlab markov", "ChannelAttribution", "CA / liftlab",
                    "peak MB liftlab", "peak MB scan"):  # fmt: skip
         table.add_column(column, justify="right")
@@ -152,8 +158,10 @@ def main() -> int:
         table.add_row(
             f"{size['touches']:,}",
             f"{seconds['scan']:.2f}",
+            f"{seconds['sql_paths']:.2f}",
             f"{seconds['paths']:.2f}",
             f"{seconds['paths'] / seconds['scan']:.1f}x",
+            f"{seconds['sql_paths'] / seconds['scan']:.1f}x",
             f"{seconds['all_models']:.2f}",
             f"{ours:.2f}",
             f"{seconds['channelattribution_markov']:.2f}",
