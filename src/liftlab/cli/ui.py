@@ -49,7 +49,8 @@ def ui_command(
         typer.Option(help="Build the cached reports first, so no view waits."),
     ] = True,
 ) -> None:
-    """Serve the browser app (and the API beside it) until Ctrl-C."""
+    """Serve the browser app (and the API beside it) until Ctrl-C (or
+    SIGTERM), which stops both."""
     entry = _entry(script)
     if warm:
         try:
@@ -62,6 +63,7 @@ def ui_command(
                 soft_wrap=True,
             )
     children: list[_Child] = []
+    _stop_on_termination()
     try:
         if api:
             command = [_liftlab(), "serve", "--host", host, "--port", str(api_port),
@@ -144,6 +146,18 @@ def _wait_healthy(name: str, process: subprocess.Popen[bytes], url: str) -> None
         time.sleep(0.25)
     err.print(f"[red]error:[/red] the {name} did not answer {url} in time")
     raise typer.Exit(1)
+
+
+def _stop_on_termination() -> None:
+    """Treat SIGTERM and SIGHUP (a process manager's stop, a closed
+    terminal) as Ctrl-C, so that both servers stop with this command
+    instead of living on in their own sessions."""
+
+    def interrupt(_signal: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        signal.signal(getattr(signal, name), interrupt)
 
 
 def _watch(children: list[_Child]) -> None:
