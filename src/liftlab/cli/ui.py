@@ -156,8 +156,8 @@ def _stop_on_termination() -> None:
     def interrupt(_signal: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
-    for name in ("SIGTERM", "SIGHUP"):
-        signal.signal(getattr(signal, name), interrupt)
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, interrupt)
 
 
 def _watch(children: list[_Child]) -> None:

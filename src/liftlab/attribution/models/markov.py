@@ -155,8 +155,9 @@ def _pair_counts(
     too many states for that sorts the pairs instead.
     """
     if size * size <= _DENSE_PAIRS:
+        # Every weight is positive, so a pair is observed where its sum is.
         counts = np.bincount(pairs, weights=weights, minlength=size * size)
-        observed = np.flatnonzero(np.bincount(pairs, minlength=size * size))
+        observed = np.flatnonzero(counts)
         return observed, counts[observed]
     distinct, inverse = np.unique(pairs, return_inverse=True)
     return distinct, np.bincount(inverse, weights=weights)
