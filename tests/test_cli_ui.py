@@ -12,26 +12,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from tests.servers import free_port, wait_healthy
 
 LIFTLAB = str(Path(sys.executable).with_name("liftlab"))
 START_SECONDS = 90.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
 
 
 def _listening(port: int) -> bool:
@@ -43,7 +29,7 @@ def test_sigterm_stops_the_app_and_the_api(tmp_path: Path) -> None:
     env = {**os.environ, "LIFTLAB_DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}"}
     env["LIFTLAB_CACHE_DIR"] = str(tmp_path / "cache")
     subprocess.run([LIFTLAB, "db", "upgrade"], env=env, check=True, capture_output=True)
-    app_port, api_port = _free_port(), _free_port()
+    app_port, api_port = free_port(), free_port()
     process = subprocess.Popen(
         [LIFTLAB, "ui", "--no-warm", "--port", str(app_port),
          "--api-port", str(api_port)],
@@ -51,15 +37,11 @@ def test_sigterm_stops_the_app_and_the_api(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + START_SECONDS
-        urls = (
+        for url in (
             f"http://127.0.0.1:{app_port}/_stcore/health",
             f"http://127.0.0.1:{api_port}/v1/health",
-        )
-        while not all(_answers(url) for url in urls):
-            assert process.poll() is None, "liftlab ui exited while starting"
-            assert time.monotonic() < deadline, "the servers did not start"
-            time.sleep(0.5)
+        ):
+            wait_healthy(url, process, seconds=START_SECONDS)
 
         process.terminate()
         assert process.wait(timeout=60) == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from sqlmodel import Session
 from liftlab.api import create_app
 from liftlab.config import Settings, get_settings
 from liftlab.store.tables import ApiKey, Conversion, Entry, Message, Touch
+from tests.servers import free_port
 
 PHONE = "+14155552671"
 
@@ -99,17 +99,11 @@ class Server:
         return self.stdout.read_text() + self.stderr.read_text()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def serving(database_url: str, folder: Path, *, workers: int) -> Iterator[Server]:
     """Run ``liftlab serve`` on a free port in its own process group; stop
     the whole group afterwards (unless a test killed it already)."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "LIFTLAB_DATABASE_URL": database_url,

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +34,7 @@ from liftlab.store.tables import Flow, FlowChange
 from liftlab.store.users import create_user
 from liftlab.ui import text
 from liftlab.warehouse import connect
+from tests.servers import free_port, wait_healthy
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -51,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LIFTLAB = str(Path(sys.executable).with_name("liftlab"))
 PASSWORD = "correct horse"
 WAIT_MS = 300_000
+START_SECONDS = 300.0
 
 pytestmark = [
     pytest.mark.slow,
@@ -66,25 +65,6 @@ class Served:
     reports: dict[str, FlowReport]
     credit: dict[str, CreditVsCausation]
     with_path: int
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "liftlab ui stopped"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"{url} did not answer")
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +98,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         row.flow: row for row in credit_vs_causation(assists, list(reports.values()))
     }
 
-    app_port, api_port = _free_port(), _free_port()
+    app_port, api_port = free_port(), free_port()
     process = subprocess.Popen(
         [LIFTLAB, "ui", "--port", str(app_port), "--api-port", str(api_port)],
         cwd=folder,
@@ -128,8 +108,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     app = f"http://127.0.0.1:{app_port}"
     api = f"http://127.0.0.1:{api_port}"
     try:
-        _wait(f"{app}/_stcore/health", process)
-        _wait(f"{api}/v1/health", process)
+        wait_healthy(f"{app}/_stcore/health", process, seconds=START_SECONDS)
+        wait_healthy(f"{api}/v1/health", process, seconds=START_SECONDS)
         yield Served(app, api, url, reports, credit, assists.conversions_with_path)
     finally:
         # Ctrl-C, as a person stops `make run`: liftlab ui stops both servers.
