@@ -192,3 +192,40 @@ def test_path_tables_agree_across_backends(warehouses: list[Warehouse]) -> None:
         right = other.keys.sort_values(["dimension", "key"]).reset_index(drop=True)
         pd.testing.assert_frame_equal(left, right, check_dtype=False)
         assert frames[0].totals == other.totals
+
+
+@pytest.fixture
+def tie_warehouses(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> Iterator[list[Warehouse]]:
+    """One purchase whose two touches share a second; the SMS touch has the
+    smaller id, the email touch the smaller state name."""
+    with Session(engine) as session:
+        session.add(_flow("cart"))
+        session.flush()
+        session.add(_sms("tie", 1, "click", HOUR, "cart"))
+        session.add(
+            Touch(touch_id="tie-t2", unit_id="tie", channel="email", kind="click",
+                  occurred_at=BUY - HOUR)
+        )  # fmt: skip
+        session.add(_buy("tie"))
+        session.commit()
+    store = connect(database_url)
+    duck = connect(_duckdb_copy(store, tmp_path))
+    yield [store, duck]
+    store.close()
+    duck.close()
+
+
+def test_touches_of_one_second_are_ordered_by_state(
+    tie_warehouses: list[Warehouse],
+) -> None:
+    for warehouse in tie_warehouses:
+        frames = path_frames(warehouse, AttributionSettings())
+        keys = frames.keys[frames.keys["dimension"] == "channel"].set_index("key")
+
+        # By id the SMS click ("tie-t1") would come first; by state name
+        # ("email" < "sms:cart") it comes last, and is the last touch.
+        assert list(frames.paths["path"]) == ["email > sms:cart"], warehouse.name
+        assert keys.loc["sms", "last_touch"] == 1
+        assert keys.loc["email", "assisted"] == 1

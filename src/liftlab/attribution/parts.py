@@ -12,6 +12,8 @@ temporary table.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
@@ -53,10 +55,13 @@ def part(name: str, table: ir.Table) -> ir.Table:
     return table.select(**values)
 
 
-def split_parts(result: pa.Table) -> dict[str, pd.DataFrame]:
-    """The stacked result as one frame per part (numbers as floats)."""
+def split_parts(result: pa.Table, names: Iterable[str]) -> dict[str, pd.DataFrame]:
+    """The stacked result as one frame per part (numbers as floats); each
+    of ``names`` is there, with no rows when the warehouse returned none."""
     frame = result.to_pandas()
-    return {
+    parts = {
         str(name): rows.drop(columns="part").reset_index(drop=True)
         for name, rows in frame.groupby("part", sort=True)
     }
+    empty = frame.drop(columns="part").iloc[0:0]
+    return {name: parts.get(name, empty) for name in names} | parts

@@ -24,7 +24,8 @@ be on the paths of several conversions of its unit.
 A conversion whose ``coupon_code`` is a message's coupon code adds an SMS
 click of that message's flow at the conversion's own time (an offline
 redemption), ordered after any other touch of that second, so it is the
-last touch. Touches of one second are ordered by their id.
+last touch. Touches of one second are ordered by state, then by id, so
+that a path depends only on when each state was touched.
 
 A state is the touch's channel, or ``sms:<flow>`` for an SMS touch with a
 flow when SMS is split by flow. With ``collapse_repeats`` consecutive
@@ -39,13 +40,13 @@ last touch would have looked back on.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 from ibis import _
-from ibis.common.deferred import Deferred
 
 from liftlab.attribution.aggregates import (
     LN2,
@@ -75,9 +76,21 @@ LAG_BUCKETS = 30
 LENGTH_BUCKETS = 12
 # Backends whose aggregates take an ORDER BY (string_agg, listagg).
 ORDERED_AGGREGATES = ("duckdb", "postgres")
-# Digits of ``2 * epoch seconds + tie`` in a touch's order string: enough
-# until the year 17,800.
-ORDER_DIGITS = 12
+# A touch's ``step`` on its journey: its seconds after the journey's
+# earliest possible second (at most the 90-day lookback), doubled, plus its
+# tie; below 10**ORDER_DIGITS. In DuckDB ``step * 2**STATE_BITS + token``
+# (the state's rank by name) sorts by time, tie and state as one integer.
+STATE_BITS = 20
+# The parts each query of :func:`aggregates_queries` stacks.
+PARTS = {
+    "paths": ("paths", "lengths", "totals"),
+    "nulls": ("nulls",),
+    "assists": ("keys", "lags", "decay"),
+}
+ORDER_DIGITS = 9
+# Between a touch's state and id in its order string: below every
+# character, so that a state sorts before the states it is a prefix of.
+STATE_END = "\x01"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,56 +125,101 @@ class PathFrames:
 
 def _with_kept(table: ir.Table, group: str) -> ir.Table:
     """``kept``: whether a touch starts a run of its state in its group,
-    what ``collapse_repeats`` keeps. The one window liftlab runs, and only
-    when repeats are collapsed."""
-    window = ibis.window(
-        group_by=table[group], order_by=[table.touch_s, table.tie, table.touch_id]
-    )
+    what ``collapse_repeats`` keeps. A window, run only where there are no
+    arrays to collapse runs in (SQLite, PostgreSQL) and for the assist
+    sums."""
+    order = [table.step, table.state, table.touch_id]
+    window = ibis.window(group_by=table[group], order_by=order)
     previous = table.state.lag().over(window)
     return table.mutate(kept=previous.isnull() | (previous != table.state))
 
 
-def _path_strings(
+def _states(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
+    """``state, token``: every state a touch can have, numbered from 1 in
+    name order.
+
+    Read from the distinct channels and flows of the raw tables rather than
+    from :func:`touches_table`, which the warehouse would otherwise
+    materialise whole to read twice; a flow's state with no touch yet only
+    takes a number.
+    """
+    raw = table(warehouse, "touches")
+    pairs = raw.select(channel=text(raw.channel), flow=text(raw.flow_key)).distinct()
+    # Coupon redemptions are SMS clicks of their message's flow.
+    messages = table(warehouse, "messages")
+    coupons = messages.filter(messages.coupon_code.notnull())
+    every = pairs.union(
+        coupons.select(channel=ibis.literal("sms", "string"), flow=text(_.flow_key))
+    )
+    state = every.channel
+    if settings.split_sms_by_flow:
+        sms = (every.channel == "sms") & every.flow.notnull()
+        state = sms.ifelse("sms:" + every.flow, every.channel)
+    states = every.select(state=state).distinct()
+    return states.mutate(token=ibis.row_number().over(order_by=states.state) + 1)
+
+
+def _path_groups(
     warehouse: Warehouse,
     rows: ir.Table,
     group: str,
     settings: AttributionSettings,
-    **extra: Deferred,
+    states: ir.Table,
+    value: str | None = None,
 ) -> ir.Table:
-    """One row per group: its states joined in time order (``path``), and
-    the ``extra`` aggregates of its rows (deferred: ``_.value.sum()``).
+    """Journeys (one per ``group``) counted by path: ``path`` (states in
+    time order, runs collapsed with ``collapse_repeats``), ``touches``
+    (before collapsing), ``journeys`` and, with ``value``, the sum of each
+    journey's largest ``value``.
 
-    DuckDB and PostgreSQL order the aggregate itself, in the same grouped
-    pass as the extras; elsewhere (SQLite has no ordered aggregates) a
-    window over the whole group orders it, which is slower but gives the
-    same strings.
+    DuckDB sorts each journey's list of ``step`` and token integers and counts the
+    journeys by their list of tokens; only the distinct lists are turned
+    into strings. Elsewhere each journey's states are joined into a string
+    in time order: PostgreSQL orders the aggregate, SQLite (no ordered
+    aggregates) orders a window over the journey.
     """
-    keep = rows.kept if settings.collapse_repeats else None
-    order = [rows.touch_s, rows.tie, rows.touch_id]
+    extra = {"value": rows[value].max()} if value else {}
     if warehouse.backend.name == "duckdb":
-        # Sorting each group's list is faster in DuckDB than its ordered
-        # aggregate; the struct sorts as the ORDER BY does.
-        touch = ibis.struct(
-            {
-                "at": rows.touch_s * 2 + rows.tie,
-                "id": rows.touch_id,
-                "state": rows.state,
-            }
+        span = 2**STATE_BITS
+        rows = rows.join(states, "state")
+        at = rows.step * span + rows.token
+        tokens = at.collect().sort().map(lambda each: each % span)
+        each = rows.group_by(group).aggregate(tokens=tokens, **extra)
+        sums = {"value": each.value.sum()} if value else {}
+        lists = each.group_by("tokens").aggregate(journeys=each.count(), **sums)
+        kept = lists.tokens
+        if settings.collapse_repeats:
+            kept = kept.filter(lambda token, i: (i == 0) | (token != kept[i - 1]))
+        names = states.aggregate(names=states.state.collect(order_by=states.token))
+        named = lists.cross_join(names)
+        path = kept.map(lambda token: named.names[token - 1]).join(SEPARATOR)
+        return named.select(
+            "journeys", *extra, path=path, touches=named.tokens.length()
         )
-        listed = touch.collect(where=keep).sort().map(lambda each: each.state)
-        return rows.group_by(group).aggregate(path=listed.join(SEPARATOR), **extra)
+    if settings.collapse_repeats:
+        rows = _with_kept(rows, group)
+    keep = rows.kept if settings.collapse_repeats else None
+    order = [rows.step, rows.state, rows.touch_id]
     if warehouse.backend.name in ORDERED_AGGREGATES:
         path = rows.state.group_concat(SEPARATOR, where=keep, order_by=order)
-        return rows.group_by(group).aggregate(path=path, **extra)
-    whole = ibis.window(group_by=rows[group], order_by=order, rows=(None, None))
-    path = rows.state.group_concat(SEPARATOR, where=keep).over(whole)
-    return rows.mutate(path=path).group_by(group, "path").aggregate(**extra)
+        each = rows.group_by(group).aggregate(path=path, touches=_.count(), **extra)
+    else:
+        whole = ibis.window(group_by=rows[group], order_by=order, rows=(None, None))
+        path = rows.state.group_concat(SEPARATOR, where=keep).over(whole)
+        each = (
+            rows.mutate(path=path)
+            .group_by(group, "path")
+            .aggregate(touches=_.count(), **extra)
+        )
+    sums = {"value": each.value.sum()} if value else {}
+    return each.group_by("path", "touches").aggregate(journeys=each.count(), **sums)
 
 
 def _eligible(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
     """One row per conversion and eligible touch: one range join of the
-    conversions to their unit's touches, with each touch's lag and its
-    ``order`` (a string that sorts as time, tie and touch id do)."""
+    conversions to their unit's touches, with each touch's lag, its
+    ``step`` and its ``order`` (a string that sorts by step, state and
+    touch id)."""
     touches = touches_table(warehouse, settings)
     conversions = conversions_table(warehouse, settings)
     converted = conversions.select(
@@ -179,9 +237,13 @@ def _eligible(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
             touches.touch_s >= converted.conversion_s - touches.reach,
         ],
     )
-    rank = (joined.touch_s * 2 + joined.tie).cast("string").lpad(ORDER_DIGITS, "0")
+    earliest = joined.conversion_s - settings.lookback_seconds
+    step = (joined.touch_s - earliest) * 2 + joined.tie
+    rank = step.cast("string").lpad(ORDER_DIGITS, "0")
     return joined.mutate(
-        lag_s=joined.conversion_s - joined.touch_s, order=rank + ":" + joined.touch_id
+        step=step,
+        lag_s=joined.conversion_s - joined.touch_s,
+        order=rank + ":" + joined.state + STATE_END + joined.touch_id,
     )
 
 
@@ -199,24 +261,25 @@ def _weighted(rows: ir.Table, settings: AttributionSettings) -> ir.Table:
 
 def _converting(warehouse: Warehouse, settings: AttributionSettings) -> list[ir.Table]:
     """Parts of the first query: the converting paths and their lengths,
-    from one ordered aggregation per conversion, and the totals."""
+    from the conversions counted by path, and the totals."""
     rows = _eligible(warehouse, settings)
-    if settings.collapse_repeats:
-        rows = _with_kept(rows, "conversion_id")
-    per_conversion = _path_strings(
-        warehouse, rows, "conversion_id", settings,
-        touches=_.count(), value=_.conversion_value.max(),
-    )  # fmt: skip
-    paths = per_conversion.group_by("path").aggregate(
-        conversions=_.count(), value=_.value.sum()
+    states = _states(warehouse, settings)
+    groups = _path_groups(
+        warehouse, rows, "conversion_id", settings, states, "conversion_value"
     )
-    lengths = per_conversion.mutate(
-        bucket=per_conversion.touches.clip(upper=LENGTH_BUCKETS).cast("int64")
+    paths = groups.group_by("path").aggregate(
+        conversions=groups.journeys.sum(), value=groups.value.sum()
+    )
+    lengths = groups.mutate(
+        bucket=groups.touches.clip(upper=LENGTH_BUCKETS).cast("int64")
     )
     conversions = conversions_table(warehouse, settings)
     return [
         part("paths", paths),
-        part("lengths", lengths.group_by("bucket").aggregate(conversions=_.count())),
+        part(
+            "lengths",
+            lengths.group_by("bucket").aggregate(conversions=_.journeys.sum()),
+        ),
         part(
             "totals",
             conversions.aggregate(
@@ -294,40 +357,61 @@ def _null_paths(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table
     spanned = joined.filter(
         (joined.after_s.isnull() | (joined.touch_s > joined.after_s))
         & (joined.touch_s >= joined.from_s)
-    ).select(touches.columns)
-    if settings.collapse_repeats:
-        spanned = _with_kept(spanned, "unit_id")
-    journeys = _path_strings(warehouse, spanned, "unit_id", settings)
-    return journeys.group_by("path").aggregate(nulls=journeys.count())
+    )
+    spanned = spanned.select(
+        *touches.columns, step=(spanned.touch_s - spanned.from_s) * 2 + spanned.tie
+    )
+    states = _states(warehouse, settings)
+    journeys = _path_groups(warehouse, spanned, "unit_id", settings, states)
+    return journeys.group_by("path").aggregate(nulls=journeys.journeys.sum())
 
 
 def path_frames(
-    warehouse: Warehouse, settings: AttributionSettings, *, segments: bool = True
+    warehouse: Warehouse,
+    settings: AttributionSettings,
+    *,
+    segments: bool = True,
+    timings: dict[str, float] | None = None,
 ) -> PathFrames:
     """Build the paths in the warehouse and read back their aggregates.
 
     Three queries, each reading the touches once: the converting paths
-    (one range join of the conversions to their unit's touches and one
-    ordered aggregation per conversion), the assist and time-decay sums
-    (the same join, summed per conversion and key), and the
-    non-converting paths (one ordered aggregation per unit). Each stacks
-    its aggregates with ``UNION ALL``; nothing is written to a table.
+    (one range join of the conversions to their unit's touches, one sorted
+    list or ordered aggregation per conversion), the non-converting paths
+    (one per unit), and the assist and time-decay sums (the same join,
+    summed per conversion and key). Each stacks its aggregates with
+    ``UNION ALL``; nothing is written to a table.
+
+    Args:
+        warehouse: Where the touches and conversions live.
+        settings: Windows, lookback and path options.
+        segments: Also sum the assists per customer segment.
+        timings: When given, filled with each query's seconds, by the names
+            of :func:`aggregates_queries` (``paths``, ``nulls``,
+            ``assists``).
     """
     result: dict[str, pd.DataFrame] = {}
-    for query in aggregates_queries(warehouse, settings, segments=segments):
-        result |= split_parts(query.to_pyarrow())
+    queries = aggregates_queries(warehouse, settings, segments=segments)
+    for name, query in queries.items():
+        start = time.perf_counter()
+        result |= split_parts(query.to_pyarrow(), PARTS[name])
+        if timings is not None:
+            timings[name] = time.perf_counter() - start
     return _frames(result)
 
 
 def aggregates_queries(
     warehouse: Warehouse, settings: AttributionSettings, *, segments: bool = True
-) -> list[ir.Table]:
-    """The queries behind :func:`path_frames`, each with its parts stacked."""
-    return [
-        ibis.union(*_converting(warehouse, settings)),
-        ibis.union(*_keyed(warehouse, settings, segments=segments)),
-        part("nulls", _null_paths(warehouse, settings)),
-    ]
+) -> dict[str, ir.Table]:
+    """The queries behind :func:`path_frames`, each with its parts stacked:
+    ``paths`` (converting paths, lengths, totals), ``nulls``
+    (non-converting paths) and ``assists`` (sums per key and segment, time
+    lags, time-decay sums)."""
+    return {
+        "paths": ibis.union(*_converting(warehouse, settings)),
+        "nulls": part("nulls", _null_paths(warehouse, settings)),
+        "assists": ibis.union(*_keyed(warehouse, settings, segments=segments)),
+    }
 
 
 def _frames(result: dict[str, pd.DataFrame]) -> PathFrames:
