@@ -6,10 +6,13 @@ default, when left out).
 Prints one JSON object with ``seconds`` (per step where there are steps),
 ``peak_rss_mb`` (the process's ``VmHWM``) and ``rss_start_mb``. Paths:
 
-- ``liftlab``: ``build_assists`` with every model from
-  ``connect("duckdb:///...")``, timing path building (the warehouse part:
-  paths, assist aggregates, time decay) and each model; writes the path
-  table to PATH_TABLE (Parquet) for the peer.
+- ``liftlab``: what ``build_assists`` runs, with every model, from
+  ``connect("duckdb:///...")``: ``path_frames`` timed per query (``paths``
+  and ``nulls``, the path building; ``assists``, the assist sums per key
+  and segment, time lags and time-decay sums), then each model; writes
+  the path table to PATH_TABLE (Parquet) for the peer.
+- ``liftlab_paths``: only the path building (the ``paths`` and ``nulls``
+  queries of ``aggregates_queries``), so that its peak memory is its own.
 - ``liftlab_markov``: ``liftlab.attribution.models.markov`` on PATH_TABLE.
 - ``channelattribution``: ``ChannelAttribution.markov_model`` (order 1,
   non-converting paths as ``var_null``) on PATH_TABLE.
@@ -81,8 +84,11 @@ def _liftlab(database: str, table: str, limit: str) -> dict[str, Any]:
     steps: dict[str, float] = {}
     clock = time.perf_counter()
     with connect(f"duckdb:///{database}?memory_limit={limit}") as warehouse:
-        frames = path_frames(warehouse, settings)
-    steps["paths"] = time.perf_counter() - clock
+        queries: dict[str, float] = {}
+        frames = path_frames(warehouse, settings, timings=queries)
+    steps["paths"] = queries["paths"] + queries["nulls"]
+    steps["assists"] = queries["assists"]
+    steps["connect_and_read"] = time.perf_counter() - clock - sum(queries.values())
     tick = time.perf_counter()
     paths = path_table(frames)
     steps["path_table"] = time.perf_counter() - tick
@@ -107,6 +113,23 @@ def _liftlab(database: str, table: str, limit: str) -> dict[str, Any]:
         "distinct_paths": len(paths.lengths),
         "conversions_on_paths": paths.total_conversions,
         "markov": markov,
+    }
+
+
+def _liftlab_paths(database: str, limit: str) -> dict[str, Any]:
+    from liftlab.attribution import AttributionSettings
+    from liftlab.attribution.paths import aggregates_queries
+    from liftlab.warehouse import connect
+
+    start_mb = _memory_mb("VmRSS")
+    clock = time.perf_counter()
+    with connect(f"duckdb:///{database}?memory_limit={limit}") as warehouse:
+        queries = aggregates_queries(warehouse, AttributionSettings())
+        rows = sum(queries[name].to_pyarrow().num_rows for name in ("paths", "nulls"))
+    return {
+        "seconds": {"paths": time.perf_counter() - clock},
+        "rss_start_mb": start_mb,
+        "rows": rows,
     }
 
 
@@ -175,6 +198,8 @@ def main() -> None:
     limit = sys.argv[4] if len(sys.argv) > 4 else "512MB"
     if path == "liftlab":
         answer = _liftlab(database, table, limit)
+    elif path == "liftlab_paths":
+        answer = _liftlab_paths(database, limit)
     elif path == "liftlab_markov":
         answer = _liftlab_markov(table)
     elif path == "channelattribution":

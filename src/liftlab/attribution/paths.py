@@ -3,9 +3,16 @@
 Backend-neutral Ibis expressions put every conversion beside its unit's
 eligible touches (one range join) and aggregate them where the data lives
 (SQLite, PostgreSQL, DuckDB, Parquet): three queries, nothing written to a
-table, no window unless repeats are collapsed. Only aggregates reach
-Python: the path table, counts per channel, flow and campaign, histograms
-and time-decay sums.
+table. Only aggregates reach Python: the path table, counts per channel,
+flow and campaign, histograms and time-decay sums.
+
+In DuckDB a journey's path is a sorted list of integers, each a touch's
+time, tie and state token packed together (``STATE_BITS``): sorting plain
+integers per conversion costs a fraction of sorting rows or lists of
+strings, repeats collapse inside the list, and only the distinct lists
+become strings. The other backends join the states in time order with an
+ordered aggregate (PostgreSQL) or a window (SQLite); the tests hold all of
+them to the same paths.
 
 Eligibility of a touch for a conversion of the same unit, in whole seconds:
 
@@ -79,18 +86,19 @@ ORDERED_AGGREGATES = ("duckdb", "postgres")
 # A touch's ``step`` on its journey: its seconds after the journey's
 # earliest possible second (at most the 90-day lookback), doubled, plus its
 # tie; below 10**ORDER_DIGITS. In DuckDB ``step * 2**STATE_BITS + token``
-# (the state's rank by name) sorts by time, tie and state as one integer.
+# (the state's rank by name) sorts by time, tie and state as one integer,
+# for up to 2**STATE_BITS - 1 states (distinct channels and SMS flows).
 STATE_BITS = 20
+ORDER_DIGITS = 9
+# Between a touch's state and id in its order string: below every
+# character, so that a state sorts before the states it is a prefix of.
+STATE_END = "\x01"
 # The parts each query of :func:`aggregates_queries` stacks.
 PARTS = {
     "paths": ("paths", "lengths", "totals"),
     "nulls": ("nulls",),
     "assists": ("keys", "lags", "decay"),
 }
-ORDER_DIGITS = 9
-# Between a touch's state and id in its order string: below every
-# character, so that a state sorts before the states it is a prefix of.
-STATE_END = "\x01"
 
 
 @dataclass(frozen=True, slots=True)
