@@ -172,7 +172,6 @@ def _path_groups(
     rows: ir.Table,
     group: str,
     settings: AttributionSettings,
-    states: ir.Table,
     value: str | None = None,
 ) -> ir.Table:
     """Journeys (one per ``group``) counted by path: ``path`` (states in
@@ -189,6 +188,7 @@ def _path_groups(
     extra = {"value": rows[value].max()} if value else {}
     if warehouse.backend.name == "duckdb":
         span = 2**STATE_BITS
+        states = _states(warehouse, settings)
         rows = rows.join(states, "state")
         at = rows.step * span + rows.token
         tokens = at.collect().sort().map(lambda each: each % span)
@@ -271,9 +271,8 @@ def _converting(warehouse: Warehouse, settings: AttributionSettings) -> list[ir.
     """Parts of the first query: the converting paths and their lengths,
     from the conversions counted by path, and the totals."""
     rows = _eligible(warehouse, settings)
-    states = _states(warehouse, settings)
     groups = _path_groups(
-        warehouse, rows, "conversion_id", settings, states, "conversion_value"
+        warehouse, rows, "conversion_id", settings, "conversion_value"
     )
     paths = groups.group_by("path").aggregate(
         conversions=groups.journeys.sum(), value=groups.value.sum()
@@ -369,8 +368,7 @@ def _null_paths(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table
     spanned = spanned.select(
         *touches.columns, step=(spanned.touch_s - spanned.from_s) * 2 + spanned.tie
     )
-    states = _states(warehouse, settings)
-    journeys = _path_groups(warehouse, spanned, "unit_id", settings, states)
+    journeys = _path_groups(warehouse, spanned, "unit_id", settings)
     return journeys.group_by("path").aggregate(nulls=journeys.journeys.sum())
 
 
