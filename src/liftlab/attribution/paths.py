@@ -133,9 +133,9 @@ class PathFrames:
 
 def _with_kept(table: ir.Table, group: str) -> ir.Table:
     """``kept``: whether a touch starts a run of its state in its group,
-    what ``collapse_repeats`` keeps. A window, run only where there are no
-    arrays to collapse runs in (SQLite, PostgreSQL) and for the assist
-    sums."""
+    what ``collapse_repeats`` keeps. A window: the assist sums run it, and
+    so do the paths everywhere but DuckDB, which collapses runs inside each
+    journey's list."""
     order = [table.step, table.state, table.touch_id]
     window = ibis.window(group_by=table[group], order_by=order)
     previous = table.state.lag().over(window)
@@ -179,13 +179,14 @@ def _path_groups(
     (before collapsing), ``journeys`` and, with ``value``, the sum of each
     journey's largest ``value``.
 
-    DuckDB sorts each journey's list of ``step`` and token integers and counts the
-    journeys by their list of tokens; only the distinct lists are turned
-    into strings. Elsewhere each journey's states are joined into a string
+    DuckDB sorts each journey's list of ``step`` and token integers and
+    counts the journeys by their list of tokens; only the distinct lists
+    are turned into strings. Elsewhere each journey's states are joined into a string
     in time order: PostgreSQL orders the aggregate, SQLite (no ordered
     aggregates) orders a window over the journey.
     """
     extra = {"value": rows[value].max()} if value else {}
+    sums = {"value": _.value.sum()} if value else {}
     if warehouse.backend.name == "duckdb":
         span = 2**STATE_BITS
         states = _states(warehouse, settings)
@@ -193,7 +194,6 @@ def _path_groups(
         at = rows.step * span + rows.token
         tokens = at.collect().sort().map(lambda each: each % span)
         each = rows.group_by(group).aggregate(tokens=tokens, **extra)
-        sums = {"value": each.value.sum()} if value else {}
         lists = each.group_by("tokens").aggregate(journeys=each.count(), **sums)
         kept = lists.tokens
         if settings.collapse_repeats:
@@ -219,7 +219,6 @@ def _path_groups(
             .group_by(group, "path")
             .aggregate(touches=_.count(), **extra)
         )
-    sums = {"value": each.value.sum()} if value else {}
     return each.group_by("path", "touches").aggregate(journeys=each.count(), **sums)
 
 
