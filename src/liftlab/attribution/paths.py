@@ -53,6 +53,8 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from ibis import _
 
 from liftlab.attribution.aggregates import (
@@ -63,7 +65,7 @@ from liftlab.attribution.aggregates import (
     key_sums,
 )
 from liftlab.attribution.models import SEPARATOR
-from liftlab.attribution.parts import SUMS, part, split_parts
+from liftlab.attribution.parts import SUMS, split_parts, stack
 from liftlab.attribution.settings import AttributionSettings
 from liftlab.attribution.touches import (
     conversions_table,
@@ -266,7 +268,9 @@ def _weighted(rows: ir.Table, settings: AttributionSettings) -> ir.Table:
     return rows.mutate(weight=weight, counted=counted)
 
 
-def _converting(warehouse: Warehouse, settings: AttributionSettings) -> list[ir.Table]:
+def _converting(
+    warehouse: Warehouse, settings: AttributionSettings
+) -> dict[str, ir.Table]:
     """Parts of the first query: the converting paths and their lengths,
     from the conversions counted by path, and the totals."""
     rows = _eligible(warehouse, settings)
@@ -280,19 +284,13 @@ def _converting(warehouse: Warehouse, settings: AttributionSettings) -> list[ir.
         bucket=groups.touches.clip(upper=LENGTH_BUCKETS).cast("int64")
     )
     conversions = conversions_table(warehouse, settings)
-    return [
-        part("paths", paths),
-        part(
-            "lengths",
-            lengths.group_by("bucket").aggregate(conversions=_.journeys.sum()),
+    return {
+        "paths": paths,
+        "lengths": lengths.group_by("bucket").aggregate(conversions=_.journeys.sum()),
+        "totals": conversions.aggregate(
+            conversions=conversions.count(), value=conversions.value.sum()
         ),
-        part(
-            "totals",
-            conversions.aggregate(
-                conversions=conversions.count(), value=conversions.value.sum()
-            ),
-        ),
-    ]
+    }
 
 
 def _marked(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
@@ -314,23 +312,25 @@ def _marked(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
     ).drop("final_id", "final_order", "total")
 
 
-def _keyed(warehouse: Warehouse, settings: AttributionSettings, *, segments: bool):
+def _keyed(
+    warehouse: Warehouse, settings: AttributionSettings, *, segments: bool
+) -> dict[str, ir.Table]:
     """Parts of the second query: assist sums per key and conversion type,
     per segment, the time-lag histogram and the time-decay sums."""
     per_key = key_rows(_marked(warehouse, settings), settings)
     keys = per_key.filter(per_key.dimension != STATE)
-    parts = [part("keys", key_sums(keys, ["dimension", "key", "conversion_type"]))]
+    parts = {"keys": key_sums(keys, ["dimension", "key", "conversion_type"])}
     if segments:
         labels = table(warehouse, "customer_segments")
         segmented = keys.join(labels, keys.conversion_unit == labels.unit_id).select(
             keys, segment_dimension=labels.dimension, segment=labels.value
         )
         groups = ["segment_dimension", "segment", "dimension", "key"]
-        parts.append(part("segments", key_sums(segmented, groups)))
+        parts["segments"] = key_sums(segmented, groups)
     days = (keys.lag_s // 86_400).clip(upper=LAG_BUCKETS).cast("int64")
     lags = keys.mutate(bucket=days).group_by(["dimension", "key", "bucket"])
-    parts.append(part("lags", lags.aggregate(conversions=_.count())))
-    parts.append(part("decay", decay_sums(per_key)))
+    parts["lags"] = lags.aggregate(conversions=_.count())
+    parts["decay"] = decay_sums(per_key)
     return parts
 
 
@@ -395,7 +395,7 @@ def path_frames(
             of :func:`aggregates_queries` (``paths``, ``nulls``,
             ``assists``).
     """
-    result: dict[str, pd.DataFrame] = {}
+    result: dict[str, pa.Table] = {}
     queries = aggregates_queries(warehouse, settings, segments=segments)
     for name, query in queries.items():
         start = time.perf_counter()
@@ -413,48 +413,61 @@ def aggregates_queries(
     (non-converting paths) and ``assists`` (sums per key and segment, time
     lags, time-decay sums)."""
     return {
-        "paths": ibis.union(*_converting(warehouse, settings)),
-        "nulls": part("nulls", _null_paths(warehouse, settings)),
-        "assists": ibis.union(*_keyed(warehouse, settings, segments=segments)),
+        "paths": stack(_converting(warehouse, settings)),
+        "nulls": stack({"nulls": _null_paths(warehouse, settings)}),
+        "assists": stack(_keyed(warehouse, settings, segments=segments)),
     }
 
 
-def _frames(result: dict[str, pd.DataFrame]) -> PathFrames:
-    """The parts of the single query as :class:`PathFrames`."""
-    converting = result["paths"][["path", "conversions", "value"]]
-    nulls = result["nulls"][["path", "nulls"]]
-    paths = converting.merge(nulls, on="path", how="outer")
-    paths = paths.fillna({"conversions": 0, "value": 0.0, "nulls": 0})
-    for name in ("conversions", "value", "nulls"):
-        paths[name] = paths[name].astype(float)
+def _frames(result: dict[str, pa.Table]) -> PathFrames:
+    """The parts of the three queries as :class:`PathFrames`.
+
+    The path table is merged and sorted in Arrow: it has a row per
+    distinct path, and pandas' string merge and sort took longer than the
+    query that built it.
+    """
+    converting = result["paths"].select(["path", "conversions", "value"])
+    nulls = result["nulls"].select(["path", "nulls"])
+    paths = converting.join(nulls, "path", join_type="full outer")
+    paths = paths.select(["path", "conversions", "value", "nulls"])
+    paths = pa.table(
+        {"path": paths["path"]}
+        | {
+            name: pc.fill_null(paths[name], 0.0)
+            for name in ("conversions", "value", "nulls")
+        }
+    )
+    order = [("conversions", "descending"), ("path", "ascending")]
+    paths = paths.take(pc.sort_indices(paths, sort_keys=order))
     total = result["totals"]
     totals = {
-        "conversions": float(total["conversions"].sum()),
-        "value": float(total["value"].fillna(0.0).sum()),
-        "with_path": float(paths["conversions"].sum()),
+        "conversions": pc.sum(total["conversions"]).as_py() or 0.0,
+        "value": pc.sum(total["value"]).as_py() or 0.0,
+        "with_path": pc.sum(paths["conversions"]).as_py() or 0.0,
     }
     logger.info(
         "paths: %d distinct, %d conversions on a path of %d",
-        len(paths), totals["with_path"], totals["conversions"],
+        paths.num_rows, totals["with_path"], totals["conversions"],
     )  # fmt: skip
     keys = ["dimension", "key", "conversion_type", *SUMS]
     segments = ["segment_dimension", "segment", "dimension", "key", *SUMS]
     return PathFrames(
-        paths=paths.sort_values(
-            ["conversions", "path"], ascending=[False, True]
-        ).reset_index(drop=True),
-        keys=result["keys"][keys].reset_index(drop=True),
-        segments=result["segments"][segments].reset_index(drop=True)
+        paths=paths.to_pandas(),
+        keys=result["keys"].select(keys).to_pandas(),
+        segments=result["segments"].select(segments).to_pandas()
         if "segments" in result
         else pd.DataFrame(),
-        lags=result["lags"][["dimension", "key", "bucket", "conversions"]]
-        .rename(columns={"bucket": "days"})
-        .reset_index(drop=True),
-        lengths=result["lengths"][["bucket", "conversions"]]
-        .rename(columns={"bucket": "touches"})
-        .reset_index(drop=True),
-        decay=result["decay"][["key", "conversions", "value"]]
-        .rename(columns={"key": "state"})
-        .reset_index(drop=True),
+        lags=result["lags"]
+        .select(["dimension", "key", "bucket", "conversions"])
+        .rename_columns(["dimension", "key", "days", "conversions"])
+        .to_pandas(),
+        lengths=result["lengths"]
+        .select(["bucket", "conversions"])
+        .rename_columns(["touches", "conversions"])
+        .to_pandas(),
+        decay=result["decay"]
+        .select(["key", "conversions", "value"])
+        .rename_columns(["state", "conversions", "value"])
+        .to_pandas(),
         totals=totals,
     )
