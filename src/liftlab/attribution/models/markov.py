@@ -106,9 +106,10 @@ def markov(paths: Paths, *, order: int = 1) -> ModelCredit:
     previous[starts] = _START
     last = codes[paths.offsets[1:] - 1]
 
-    pairs, counts = _pair_counts(
-        previous[used] * size + codes[used], weight_of_touch[used], size
-    )
+    pairs, weights = previous * size + codes, weight_of_touch
+    if not used.all():
+        pairs, weights = pairs[used], weights[used]
+    pairs, counts = _pair_counts(pairs, weights, size)
     sources, targets = pairs // size, pairs % size
     outflow = np.bincount(previous, weights=weight_of_touch, minlength=size)
     outflow += np.bincount(last, weights=journeys, minlength=size)

@@ -117,6 +117,9 @@ class Paths:
         Arrow's compute kernels instead of one Python object per touch."""
         if isinstance(paths, (pa.Array, pa.ChunkedArray)):
             strings = paths
+        elif isinstance(paths, pd.Series) and paths.dtype != object:
+            # Arrow-backed strings hand over their buffers, not Python objects.
+            strings = pa.array(paths)
         else:
             strings = pa.array(pd.Series(paths, dtype=object), pa.large_string())
         # One contiguous array, so that list indexes count from its start.
