@@ -5,6 +5,9 @@ UV := .uv/bin/uv
 VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Installed modules ship compiled: where PYTHONDONTWRITEBYTECODE is set, Python
+# would otherwise compile every import from source on every start.
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: run test bench lint format clean
 

@@ -9,6 +9,7 @@ code under test.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -36,6 +37,18 @@ def test_paths_from_strings_match_build_for_chunked_arrays() -> None:
     assert coded.paths[4] == ("a", "b")  # an empty part is dropped
     np.testing.assert_array_equal(coded.codes, built.codes)
     np.testing.assert_array_equal(coded.offsets, built.offsets)
+
+
+@pytest.mark.parametrize("storage", ["python", "pyarrow"])
+def test_paths_from_a_string_series_match_build(storage: str) -> None:
+    series = pd.Series(STRINGS, dtype=pd.StringDtype(storage))
+
+    built = Paths.build(STRINGS, [1, 2, 3, 4, 5])
+    coded = Paths.from_strings(series, [1, 2, 3, 4, 5])
+
+    assert coded.states == built.states
+    assert coded.paths == built.paths
+    np.testing.assert_array_equal(coded.codes, built.codes)
 
 
 def test_paths_reject_an_empty_path() -> None:

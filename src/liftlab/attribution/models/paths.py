@@ -117,7 +117,7 @@ class Paths:
         Arrow's compute kernels instead of one Python object per touch."""
         if isinstance(paths, (pa.Array, pa.ChunkedArray)):
             strings = paths
-        elif isinstance(paths, pd.Series) and paths.dtype != object:
+        elif isinstance(paths, pd.Series) and isinstance(paths.dtype, pd.StringDtype):
             # Arrow-backed strings hand over their buffers, not Python objects.
             strings = pa.array(paths)
         else:
