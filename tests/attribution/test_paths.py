@@ -14,12 +14,14 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from liftlab.attribution import AttributionSettings
-from liftlab.attribution.paths import path_frames
+from liftlab.attribution.parts import COLUMNS, split_parts
+from liftlab.attribution.paths import PARTS, _frames, path_frames
 from liftlab.store.tables import Conversion, Flow, Message, Touch
 from liftlab.warehouse import Warehouse, connect
 
@@ -229,3 +231,34 @@ def test_touches_of_one_second_are_ordered_by_state(
         assert list(frames.paths["path"]) == ["email > sms:cart"], warehouse.name
         assert keys.loc["sms", "last_touch"] == 1
         assert keys.loc["email", "assisted"] == 1
+
+
+def test_path_table_merges_converting_and_non_converting_paths() -> None:
+    rows = [
+        {"part": "paths", "path": "a", "conversions": 2.0, "value": 30.0},
+        {"part": "paths", "path": "b > a", "conversions": 1.0, "value": 5.0},
+        {"part": "paths", "path": "d", "conversions": 1.0, "value": 7.0},
+        {"part": "nulls", "path": "b > a", "nulls": 3.0},
+        {"part": "nulls", "path": "c", "nulls": 4.0},
+        {"part": "totals", "conversions": 5.0, "value": 50.0},
+    ]
+    columns = {"part": [row["part"] for row in rows]} | {
+        column: [row.get(column) for row in rows] for column in COLUMNS
+    }
+    types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
+    schema = pa.schema(
+        [("part", pa.string())]
+        + [(column, types[kind]) for column, kind in COLUMNS.items()]
+    )
+    stacked = pa.table(columns, schema=schema)
+    names = [name for group in PARTS.values() for name in group] + ["segments"]
+
+    frames = _frames(split_parts(stacked, names))
+
+    assert frames.paths.to_dict("list") == {
+        "path": ["a", "b > a", "d", "c"],
+        "conversions": [2.0, 1.0, 1.0, 0.0],
+        "value": [30.0, 5.0, 7.0, 0.0],
+        "nulls": [0.0, 3.0, 0.0, 4.0],
+    }
+    assert frames.totals == {"conversions": 5.0, "value": 50.0, "with_path": 4.0}

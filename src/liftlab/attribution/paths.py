@@ -52,6 +52,7 @@ from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -419,22 +420,39 @@ def aggregates_queries(
     }
 
 
+def _floats(column: pa.ChunkedArray) -> np.ndarray:
+    """A number column as floats, 0.0 where the warehouse returned null."""
+    return pc.fill_null(column, 0.0).to_numpy().astype("float64", copy=False)
+
+
 def _frames(result: dict[str, pa.Table]) -> PathFrames:
     """The parts of the three queries as :class:`PathFrames`.
 
     The path table is merged and sorted in Arrow: it has a row per
     distinct path, and pandas' string merge and sort took longer than the
-    query that built it.
+    query that built it. Both sides hold each path once, so the merge
+    looks each non-converting path up among the converting ones (one hash
+    set of strings) instead of running a hash join, which held several
+    times the path table's memory.
     """
-    converting = result["paths"].select(["path", "conversions", "value"])
-    nulls = result["nulls"].select(["path", "nulls"])
-    paths = converting.join(nulls, "path", join_type="full outer")
-    paths = paths.select(["path", "conversions", "value", "nulls"])
+    converting = result["paths"]
+    nulls = result["nulls"]
+    at = pc.index_in(nulls["path"], value_set=converting["path"])
+    found = pc.is_valid(at).to_numpy(zero_copy_only=False)
+    counted = np.zeros(converting.num_rows)
+    counted[pc.drop_null(at).to_numpy()] = _floats(nulls["nulls"])[found]
+    alone = nulls.filter(pa.array(~found))
+    text = converting.schema.field("path").type
+    none = np.zeros(alone.num_rows)
     paths = pa.table(
-        {"path": paths["path"]}
-        | {
-            name: pc.fill_null(paths[name], 0.0)
-            for name in ("conversions", "value", "nulls")
+        {
+            "path": pa.chunked_array(
+                [*converting["path"].chunks, *alone["path"].cast(text).chunks],
+                text,
+            ),
+            "conversions": np.concatenate([_floats(converting["conversions"]), none]),
+            "value": np.concatenate([_floats(converting["value"]), none]),
+            "nulls": np.concatenate([counted, _floats(alone["nulls"])]),
         }
     )
     order = [("conversions", "descending"), ("path", "ascending")]
