@@ -28,13 +28,14 @@ a tenth as many conversions) one DuckDB file is generated and cached
 
 Targets, read at the issue's size of 10,000,000 touches: path building at
 most three times the bare scan and liftlab's Markov faster than
-ChannelAttribution's. Memory flat as rows grow, read on path building
-alone: DuckDB works within its cap, so the peak climbs while the working
-set is smaller than the cap and stops climbing once it is as large; the
-target is the peak at the largest count within 25% of the peak at
-10,000,000 touches. The growth from the smallest count is reported beside
-it, as is the bare scan's. The assist sums are timed and reported with the
-whole run's peak memory; the issue sets them no target.
+ChannelAttribution's. Memory flat as rows grow: DuckDB works within its
+cap, so the peak climbs while the working set is smaller than the cap
+and stops climbing once it is as large; the target is the peak at the
+largest count within 25% of the peak at 10,000,000 touches, read for
+path building alone and for the whole run (assist sums and models
+included). The growth from the smallest count is
+reported beside it, as is the bare scan's. The assist sums are timed; the
+issue sets them no time target.
 Results are printed and written to ``bench/results/attribution.json``.
 Nothing asserts on time; the exit status is 1 when the two Markov models'
 credit differs by more than 5% of the conversions for any channel
@@ -112,7 +113,11 @@ def measure(touches: int, runs: int, limit: str = "512MB") -> dict[str, Any]:
             except RuntimeError as error:
                 if path not in OPTIONAL:
                     raise
-                failures[path] = str(error).strip().splitlines()[-1]
+                lines = str(error).strip().splitlines()
+                named = [
+                    line for line in lines if "Error" in line or "Exception" in line
+                ]
+                failures[path] = (named or lines)[-1]
 
     ours = answers["liftlab"][-1]["markov"]
     peer = answers["channelattribution"][-1]["markov"]
@@ -168,16 +173,23 @@ def _memory_growth(sizes: list[dict[str, Any]]) -> dict[str, Any]:
             for path in ("liftlab_paths", "liftlab", "scan")
         }
     target, whole = growth["target"], growth["from_smallest"]
-    met = target["liftlab_paths"] <= TARGET_MEMORY_GROWTH
-    growth["met"] = met
+    verdict = {
+        path: target[path] <= TARGET_MEMORY_GROWTH
+        for path in ("liftlab_paths", "liftlab")
+    }
+    growth["met"] = verdict
+
+    def said(path: str) -> str:
+        return "met" if verdict[path] else "missed"
+
     growth["lines"] = [
-        f"path building's peak memory grows {target['liftlab_paths']:.2f}x from "
-        f"{base:,} to {largest:,} touches (target at most "
-        f"{TARGET_MEMORY_GROWTH}x: {'met' if met else 'missed'}); the bare "
-        f"scan's {target['scan']:.2f}x, the whole run's {target['liftlab']:.2f}x",
-        f"from {smallest:,} touches: path building {whole['liftlab_paths']:.2f}x, "
-        f"the bare scan {whole['scan']:.2f}x, the whole run "
-        f"{whole['liftlab']:.2f}x",
+        f"peak memory from {base:,} to {largest:,} touches (target at most "
+        f"{TARGET_MEMORY_GROWTH}x): path building {target['liftlab_paths']:.2f}x "
+        f"({said('liftlab_paths')}), the whole run {target['liftlab']:.2f}x "
+        f"({said('liftlab')}), the bare scan {target['scan']:.2f}x",
+        f"from {smallest:,} to {largest:,} touches: path building "
+        f"{whole['liftlab_paths']:.2f}x, the whole run {whole['liftlab']:.2f}x, "
+        f"the bare scan {whole['scan']:.2f}x",
     ]
     return growth
 
