@@ -403,7 +403,12 @@ def path_frames(
         result |= split_parts(query.to_pyarrow(), PARTS[name])
         if timings is not None:
             timings[name] = time.perf_counter() - start
-    return _frames(result)
+    frames = _frames(result)
+    # Arrow's allocator keeps what the query results and the merge freed;
+    # the models allocate through NumPy and could not reuse it.
+    del result
+    pa.default_memory_pool().release_unused()
+    return frames
 
 
 def aggregates_queries(

@@ -118,7 +118,7 @@ class Paths:
         if isinstance(paths, (pa.Array, pa.ChunkedArray)):
             strings = paths
         elif isinstance(paths, pd.Series) and isinstance(paths.dtype, pd.StringDtype):
-            # Arrow-backed strings hand over their buffers, not Python objects.
+            # Pandas strings convert straight to Arrow (Arrow-backed: no copy).
             strings = pa.array(paths)
         else:
             strings = pa.array(pd.Series(paths, dtype=object), pa.large_string())
