@@ -33,9 +33,9 @@ cap, so the peak climbs while the working set is smaller than the cap
 and stops climbing once it is as large; the target is the peak at the
 largest count within 25% of the peak at 10,000,000 touches, read for
 path building alone and for the whole run (assist sums and models
-included). The growth from the smallest count is
-reported beside it, as is the bare scan's. The assist sums are timed; the
-issue sets them no time target.
+included). The growth from the smallest count is reported beside it, as
+is the bare scan's. The assist sums are timed; the issue sets them no
+time target.
 Results are printed and written to ``bench/results/attribution.json``.
 Nothing asserts on time; the exit status is 1 when the two Markov models'
 credit differs by more than 5% of the conversions for any channel
@@ -178,15 +178,12 @@ def _memory_growth(sizes: list[dict[str, Any]]) -> dict[str, Any]:
         for path in ("liftlab_paths", "liftlab")
     }
     growth["met"] = verdict
-
-    def said(path: str) -> str:
-        return "met" if verdict[path] else "missed"
-
+    said = {path: "met" if ok else "missed" for path, ok in verdict.items()}
     growth["lines"] = [
         f"peak memory from {base:,} to {largest:,} touches (target at most "
         f"{TARGET_MEMORY_GROWTH}x): path building {target['liftlab_paths']:.2f}x "
-        f"({said('liftlab_paths')}), the whole run {target['liftlab']:.2f}x "
-        f"({said('liftlab')}), the bare scan {target['scan']:.2f}x",
+        f"({said['liftlab_paths']}), the whole run {target['liftlab']:.2f}x "
+        f"({said['liftlab']}), the bare scan {target['scan']:.2f}x",
         f"from {smallest:,} to {largest:,} touches: path building "
         f"{whole['liftlab_paths']:.2f}x, the whole run {whole['liftlab']:.2f}x, "
         f"the bare scan {whole['scan']:.2f}x",

@@ -426,22 +426,20 @@ def aggregates_queries(
 
 
 def _floats(column: pa.ChunkedArray) -> np.ndarray:
-    """A number column as floats, 0.0 where the warehouse returned null."""
-    return pc.fill_null(column, 0.0).to_numpy().astype("float64", copy=False)
+    """A number column as a NumPy array, 0.0 where the warehouse returned
+    null."""
+    return pc.fill_null(column, 0.0).to_numpy()
 
 
-def _frames(result: dict[str, pa.Table]) -> PathFrames:
-    """The parts of the three queries as :class:`PathFrames`.
+def _path_table(converting: pa.Table, nulls: pa.Table) -> pa.Table:
+    """``path, conversions, value, nulls``, one row per distinct path, by
+    conversions (most first), then path.
 
-    The path table is merged and sorted in Arrow: it has a row per
-    distinct path, and pandas' string merge and sort took longer than the
-    query that built it. Both sides hold each path once, so the merge
-    looks each non-converting path up among the converting ones (one hash
-    set of strings) instead of running a hash join, which held several
-    times the path table's memory.
+    Both sides hold each path once, so each non-converting path is looked
+    up among the converting ones (one hash set of strings) instead of a
+    hash join, which held several times the path table's memory; pandas'
+    string merge and sort took longer than the query that built it.
     """
-    converting = result["paths"]
-    nulls = result["nulls"]
     at = pc.index_in(nulls["path"], value_set=converting["path"])
     found = pc.is_valid(at).to_numpy(zero_copy_only=False)
     counted = np.zeros(converting.num_rows)
@@ -461,7 +459,12 @@ def _frames(result: dict[str, pa.Table]) -> PathFrames:
         }
     )
     order = [("conversions", "descending"), ("path", "ascending")]
-    paths = paths.take(pc.sort_indices(paths, sort_keys=order))
+    return paths.take(pc.sort_indices(paths, sort_keys=order))
+
+
+def _frames(result: dict[str, pa.Table]) -> PathFrames:
+    """The parts of the three queries as :class:`PathFrames`."""
+    paths = _path_table(result["paths"], result["nulls"])
     total = result["totals"]
     totals = {
         "conversions": pc.sum(total["conversions"]).as_py() or 0.0,
