@@ -10,6 +10,8 @@ Sources of the expected numbers:
   5/3} and position-based 40/20/40 {direct 2, search 3.5, email 3.5,
   social 1}; and ``x > y`` with 10 conversions split 5/5 by the default
   position weights (the two-touch case).
+  The same numbers hold when the table is read in blocks of a few
+  touches.
 - Google Ads Help, "About attribution models": time decay with a 7-day
   half-life, "an ad interaction 8 days before a conversion gets half as
   much credit as an ad interaction 1 day before".
@@ -17,7 +19,11 @@ Sources of the expected numbers:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liftlab.attribution.models import (
     Paths,
@@ -28,6 +34,14 @@ from liftlab.attribution.models import (
     linear,
     position_based,
     time_decay,
+)
+from liftlab.attribution.models import paths as paths_module
+from liftlab.attribution.models.paths import ModelCredit
+from tests.attribution.models.support import (
+    SMALL_BLOCKS,
+    assert_same_credit,
+    block_touches,
+    path_tables,
 )
 
 MTA_PATHS = Paths.build(
@@ -98,3 +112,68 @@ def test_time_decay_halves_credit_per_half_life_as_google_describes() -> None:
     assert credit.value_credit() == pytest.approx(
         {"email": 10, "search": 20, "sms": 40}
     )
+
+
+@pytest.mark.parametrize("touches", SMALL_BLOCKS)
+def test_mta_suite_numbers_hold_block_by_block(
+    monkeypatch: pytest.MonkeyPatch, touches: int
+) -> None:
+    monkeypatch.setattr(paths_module, "BLOCK_TOUCHES", touches)
+
+    assert first_touch(MTA_PATHS).credit() == {"direct": 2.0, "search": 8.0}
+    assert last_touch(MTA_PATHS).credit() == {"direct": 2.0, "email": 8.0}
+    assert linear(MTA_PATHS).credit() == pytest.approx(
+        {"direct": 2.0, "search": 19 / 6, "email": 19 / 6, "social": 5 / 3}, rel=1e-12
+    )
+    assert position_based(MTA_PATHS).credit() == pytest.approx(
+        {"direct": 2.0, "search": 3.5, "email": 3.5, "social": 1.0}, rel=1e-12
+    )
+    assert position_based(MTA_PATHS).value_credit() == pytest.approx(
+        {"direct": 20.0, "search": 35.0, "email": 35.0, "social": 10.0}, rel=1e-12
+    )
+
+
+def test_paths_without_conversions_or_value_credit_nothing() -> None:
+    # Blocks of three touches: the second block mixes a credited path with
+    # paths that are not, the third holds only paths that are not.
+    paths = Paths.build(
+        ["a > b", "c", "d > b", "e", "f > c", "g"],
+        [1, 0, 0, 2, 0, 0],
+        value=[0, 0, 5, 0, 0, 0],
+        nulls=[0, 3, 1, 0, 6, 2],
+    )
+
+    with block_touches(3):
+        last = last_touch(paths)
+        first = first_touch(paths)
+
+    assert last.credit() == {"b": 1.0, "e": 2.0}
+    assert last.value_credit() == {"b": 5.0, "e": 0.0}
+    assert first.credit() == {"a": 1.0, "d": 0.0, "e": 2.0}
+
+
+HEURISTICS: dict[str, Callable[[Paths], ModelCredit]] = {
+    "last": last_touch,
+    "first": first_touch,
+    "last_non_direct": lambda paths: last_non_direct(paths, direct=("direct", "push")),
+    "linear": linear,
+    "position": position_based,
+    "position_30_40_30": lambda paths: position_based(paths, weights=(0.3, 0.4, 0.3)),
+}
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    paths=path_tables(),
+    touches=st.sampled_from(SMALL_BLOCKS),
+    model=st.sampled_from(sorted(HEURISTICS)),
+)
+def test_heuristics_credit_the_same_in_blocks_of_any_size(
+    paths: Paths, touches: int, model: str
+) -> None:
+    whole = HEURISTICS[model](paths)
+
+    with block_touches(touches):
+        blocked = HEURISTICS[model](paths)
+
+    assert_same_credit(blocked, whole)

@@ -17,13 +17,30 @@ Sources of the expected numbers:
   1 null), a > c (1, 1) with transitions start>a 1, a>b 2/3, a>c 1/3,
   b>conv 3/4, c>conv 1/2. From those: P(conv) = 2/3, removal effects
   a 1, b 3/4, c 1/4 (worked by hand from the suite's transitions).
+
+Every example gives the same numbers when the table is read in blocks of a
+few touches.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liftlab.attribution.models import Paths, markov
+from liftlab.attribution.models import paths as paths_module
+from tests.attribution.models.support import (
+    SMALL_BLOCKS,
+    assert_same_credit,
+    block_touches,
+    path_tables,
+)
+
+# The package exports the function under the module's name.
+markov_module = importlib.import_module("liftlab.attribution.models.markov")
 
 BRYL = Paths.build(["c1 > c2 > c3", "c1", "c2 > c3"], [1, 0, 0], nulls=[0, 1, 1])
 PUZYROV = Paths.build(
@@ -100,3 +117,86 @@ def test_markov_without_conversions_says_why() -> None:
 
     assert result.conversions == (0.0, 0.0)
     assert result.note == "no path converts"
+
+
+@pytest.mark.parametrize("touches", SMALL_BLOCKS)
+def test_published_examples_hold_block_by_block(
+    monkeypatch: pytest.MonkeyPatch, touches: int
+) -> None:
+    monkeypatch.setattr(paths_module, "BLOCK_TOUCHES", touches)
+
+    bryl = markov(BRYL)
+    puzyrov = markov(PUZYROV)
+    mta = markov(Paths.build(["a > b", "a > c"], [3, 1], nulls=[1, 1]))
+
+    assert bryl.removal_effects == pytest.approx((0.5, 1.0, 1.0), abs=1e-12)
+    assert bryl.conversions == pytest.approx((0.2, 0.4, 0.4), abs=1e-12)
+    assert puzyrov.removal_effects == pytest.approx((0.75, 0.5), abs=1e-12)
+    assert puzyrov.value_credit() == pytest.approx({"google ads": 240, "mailing": 160})
+    assert mta.conversion_probability == pytest.approx(2 / 3, abs=1e-12)
+    assert mta.removal_effects == pytest.approx((1.0, 0.75, 0.25), abs=1e-12)
+
+
+def test_a_channel_only_on_paths_without_journeys_has_no_effect() -> None:
+    # "c > a" has no conversions and no nulls: it adds no transition.
+    paths = Paths.build(["a > b", "c > a", "b"], [2, 0, 1], nulls=[2, 0, 1])
+
+    result = markov(paths, order=2)
+
+    assert result.channels == ("a", "b", "c")
+    assert result.removal_effects is not None
+    assert result.removal_effects[2] == 0.0
+    assert result.credit()["c"] == 0.0
+    assert result.conversion_probability == pytest.approx(3 / 6, abs=1e-12)
+
+
+def test_markov_refuses_an_order_whose_transitions_overflow() -> None:
+    # Nine channels: base 10, and a transition has order + 1 digits.
+    paths = Paths.build(
+        ["c1 > c2 > c3 > c4 > c5 > c6 > c7 > c8 > c9", "c9 > c1"], [1, 0], nulls=[1, 2]
+    )
+
+    highest = markov(paths, order=17)
+
+    assert sum(highest.conversions) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="order: 18 is too high for 9 channels"):
+        markov(paths, order=18)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    paths=path_tables(),
+    touches=st.sampled_from(SMALL_BLOCKS),
+    order=st.integers(min_value=1, max_value=3),
+)
+def test_markov_is_the_same_in_blocks_of_any_size(
+    paths: Paths, touches: int, order: int
+) -> None:
+    whole = markov(paths, order=order)
+
+    with block_touches(touches):
+        blocked = markov(paths, order=order)
+
+    assert_same_credit(blocked, whole, rel=1e-9)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    paths=path_tables(),
+    touches=st.sampled_from(SMALL_BLOCKS),
+    order=st.integers(min_value=1, max_value=3),
+)
+def test_markov_counts_the_same_without_a_slot_per_transition(
+    paths: Paths, touches: int, order: int
+) -> None:
+    dense = markov(paths, order=order)
+
+    with (
+        block_touches(touches),
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        # No chain is small enough to count densely: blocks are merged.
+        patch.setattr(markov_module, "_DENSE_PAIRS", 0)
+        merged = markov(paths, order=order)
+
+    assert_same_credit(merged, dense, rel=1e-9)

@@ -8,6 +8,8 @@ Sources of the expected numbers:
   simplified Shapley value).
 - Shapley (1953): the average marginal contribution over every ordering of
   the players, computed here by brute force for the rate-based game.
+
+Both hold when the table is read in blocks of a few touches.
 """
 
 from __future__ import annotations
@@ -16,11 +18,25 @@ import math
 from itertools import permutations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from liftlab.attribution.models import Paths, shapley
+from liftlab.attribution.models import paths as paths_module
+from tests.attribution.models.support import (
+    SMALL_BLOCKS,
+    assert_same_credit,
+    block_touches,
+    path_tables,
+)
 
 
-def test_shapley_matches_the_mta_suite() -> None:
+@pytest.mark.parametrize("touches", [None, *SMALL_BLOCKS])
+def test_shapley_matches_the_mta_suite(
+    monkeypatch: pytest.MonkeyPatch, touches: int | None
+) -> None:
+    if touches is not None:
+        monkeypatch.setattr(paths_module, "BLOCK_TOUCHES", touches)
     mixed = shapley(Paths.build(["a", "a > b"], [4, 6]), worth="conversions")
     four = shapley(Paths.build(["a > b > c > d"], [10]), worth="conversions")
 
@@ -42,7 +58,12 @@ def _brute_force(rates: dict[frozenset[str], float], players: list[str]) -> dict
     return {player: value / len(orders) for player, value in values.items()}
 
 
-def test_rate_shapley_equals_the_permutation_definition() -> None:
+@pytest.mark.parametrize("touches", [None, *SMALL_BLOCKS])
+def test_rate_shapley_equals_the_permutation_definition(
+    monkeypatch: pytest.MonkeyPatch, touches: int | None
+) -> None:
+    if touches is not None:
+        monkeypatch.setattr(paths_module, "BLOCK_TOUCHES", touches)
     paths = Paths.build(
         ["a", "b", "a > b", "b > a > c", "c", "a > c"],
         [3, 1, 4, 2, 1, 2],
@@ -67,3 +88,31 @@ def test_rate_shapley_equals_the_permutation_definition() -> None:
 def test_shapley_rejects_an_unknown_worth() -> None:
     with pytest.raises(ValueError, match="worth"):
         shapley(Paths.build(["a"], [1]), worth="clicks")  # type: ignore[arg-type]
+
+
+# Seventy channels: a path's channel set takes two words.
+MANY_CHANNELS = tuple(f"c{number:02d}" for number in range(70))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    paths=path_tables() | path_tables(states=MANY_CHANNELS),
+    touches=st.sampled_from(SMALL_BLOCKS),
+    worth=st.sampled_from(["rate", "conversions"]),
+)
+def test_shapley_is_the_same_in_blocks_of_any_size(
+    paths: Paths, touches: int, worth: str
+) -> None:
+    whole = shapley(paths, worth=worth)  # type: ignore[arg-type]
+
+    with block_touches(touches):
+        blocked = shapley(paths, worth=worth)  # type: ignore[arg-type]
+
+    assert_same_credit(blocked, whole)
+
+
+def test_shapley_of_a_table_of_no_paths_says_why() -> None:
+    result = shapley(Paths.build([], []))
+
+    assert result.channels == ()
+    assert result.note == "no path converts"

@@ -3,7 +3,10 @@ only, no database).
 
 ``paths`` holds the input (:class:`Paths`) and output (:class:`ModelCredit`)
 types; ``heuristics`` the rule-based models, ``markov`` the removal-effect
-model solved exactly, ``shapley`` Shapley values over channels.
+model solved exactly, ``shapley`` Shapley values over channels. Every
+model reads the table block by block (:meth:`Paths.blocks`), so what it
+holds per touch is bounded by the block size: only the table itself (and,
+for Shapley, one channel mask per path) grows with the data.
 """
 
 from __future__ import annotations

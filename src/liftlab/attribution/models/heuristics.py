@@ -4,9 +4,13 @@ and time decay.
 Each model splits every converting path's conversions (and value, in the
 same shares) among the path's touches by a fixed rule, and sums the shares
 by state; the credit of all states adds up to the conversions. A state met
-twice on a path gets both of its touches' shares. The shares of every touch
-of every path are one array, summed by state with ``numpy.bincount``, so
-the cost is a few passes over the touches and no Python loop per path.
+twice on a path gets both of its touches' shares. The models read the path
+table block by block (:meth:`Paths.blocks`), so their working memory is
+bounded by the block size, not by the table: in each block the paths with
+neither conversions nor value are set aside, the shares of every other
+touch are one array, summed by state with ``numpy.bincount``, and the
+blocks' sums are added. The cost is a few passes over the touches and no
+Python loop per path.
 
 References:
     Google Analytics Help, "Attribution modeling overview" (Universal
@@ -22,7 +26,7 @@ References:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -39,30 +43,60 @@ __all__ = [
 ]
 
 
-def _distribute(model: str, paths: Paths, shares: np.ndarray) -> ModelCredit:
+def _distribute(
+    model: str, paths: Paths, rule: Callable[[Paths], np.ndarray]
+) -> ModelCredit:
     """Sum each touch's share of its path's conversions and value by state.
 
-    ``shares`` holds one number per touch (aligned with ``paths.codes``).
-    A state is credited when it has a share on a path with conversions or
-    value, as when the paths were walked one by one.
+    ``rule`` gives the shares of a table's touches, one number per touch
+    (aligned with its ``codes``); it is applied block by block to the
+    paths with conversions or value, the only ones that bring credit. A
+    state is credited when it has a share on such a path, as when the
+    paths were walked one by one.
     """
-    owner = paths.owner
-    active = (paths.conversions > 0) | (paths.value > 0)
     size = len(paths.states)
-    conversions = np.bincount(
-        paths.codes, weights=shares * paths.conversions[owner], minlength=size
-    )
-    value = np.bincount(
-        paths.codes, weights=shares * paths.value[owner], minlength=size
-    )
-    credited = np.bincount(
-        paths.codes[(shares != 0) & active[owner]], minlength=size
-    ).astype(bool)
+    conversions = np.zeros(size)
+    value = np.zeros(size)
+    credited = np.zeros(size, dtype=bool)
+    for block in paths.blocks():
+        table = _credited_paths(block)
+        if table is None:
+            continue
+
+        shares = rule(table)
+        owner = table.owner
+        codes = table.codes
+        weights = shares * table.conversions[owner]
+        conversions += np.bincount(codes, weights=weights, minlength=size)
+        weights = np.multiply(shares, table.value[owner], out=weights)
+        value += np.bincount(codes, weights=weights, minlength=size)
+        credited |= np.bincount(codes[shares != 0], minlength=size).astype(bool)
+
     return ModelCredit(
         model=model,
         channels=tuple(np.array(paths.states, dtype=object)[credited]),
         conversions=tuple(float(x) for x in conversions[credited]),
         value=tuple(float(x) for x in value[credited]),
+    )
+
+
+def _credited_paths(block: Paths) -> Paths | None:
+    """The paths of ``block`` with conversions or value (None if none):
+    the block itself when every path has them, else a copy of those."""
+    active = (block.conversions > 0) | (block.value > 0)
+    if active.all():
+        return block
+    if not active.any():
+        return None
+    offsets = np.zeros(np.count_nonzero(active) + 1, np.int64)
+    np.cumsum(block.lengths[active], out=offsets[1:])
+    return Paths(
+        states=block.states,
+        codes=block.codes[np.repeat(active, block.lengths)],
+        offsets=offsets,
+        conversions=block.conversions[active],
+        value=block.value[active],
+        nulls=block.nulls[active],
     )
 
 
@@ -73,12 +107,14 @@ def _at(paths: Paths, chosen: np.ndarray) -> np.ndarray:
 
 def last_touch(paths: Paths) -> ModelCredit:
     """All credit to the final touch of each path."""
-    return _distribute("last", paths, _at(paths, paths.lengths - 1))
+    return _distribute("last", paths, lambda block: _at(block, block.lengths - 1))
 
 
 def first_touch(paths: Paths) -> ModelCredit:
     """All credit to the first touch of each path."""
-    return _distribute("first", paths, _at(paths, np.zeros(len(paths.lengths))))
+    return _distribute(
+        "first", paths, lambda block: _at(block, np.zeros(len(block.lengths)))
+    )
 
 
 def last_non_direct(
@@ -88,19 +124,22 @@ def last_non_direct(
     touches only credits its last touch (direct), as Universal Analytics
     did."""
     passed = np.isin(np.array(paths.states, dtype=object), list(direct))
-    position = paths.position
-    candidate = np.where(passed[paths.codes], -1, position)
-    if len(candidate):
-        chosen = np.maximum.reduceat(candidate, paths.offsets[:-1])
-    else:
-        chosen = np.zeros(0, np.int64)
-    chosen = np.where(chosen < 0, paths.lengths - 1, chosen)
-    return _distribute("last_non_direct", paths, _at(paths, chosen))
+
+    def rule(block: Paths) -> np.ndarray:
+        position = block.position
+        candidate = np.where(passed[block.codes], -1, position)
+        chosen = np.maximum.reduceat(candidate, block.offsets[:-1])
+        chosen = np.where(chosen < 0, block.lengths - 1, chosen)
+        return (position == np.repeat(chosen, block.lengths)).astype(float)
+
+    return _distribute("last_non_direct", paths, rule)
 
 
 def linear(paths: Paths) -> ModelCredit:
     """Equal credit to every touch of a path."""
-    return _distribute("linear", paths, 1 / np.repeat(paths.lengths, paths.lengths))
+    return _distribute(
+        "linear", paths, lambda block: 1 / np.repeat(block.lengths, block.lengths)
+    )
 
 
 def position_based(
@@ -114,16 +153,20 @@ def position_based(
     of one touch gets it all.
     """
     first, middle, last = weights
-    length = np.repeat(paths.lengths, paths.lengths)
-    position = paths.position
-    shares = middle / np.maximum(length - 2, 1)
-    shares = np.where(position == 0, first, shares)
-    shares = np.where(position == length - 1, last, shares)
     pair = first + last
-    shares = np.where(
-        length == 2, np.where(position == 0, first / pair, last / pair), shares
-    )
-    return _distribute("position", paths, np.where(length == 1, 1.0, shares))
+
+    def rule(block: Paths) -> np.ndarray:
+        length = np.repeat(block.lengths, block.lengths)
+        position = block.position
+        shares = middle / np.maximum(length - 2, 1)
+        shares = np.where(position == 0, first, shares)
+        shares = np.where(position == length - 1, last, shares)
+        shares = np.where(
+            length == 2, np.where(position == 0, first / pair, last / pair), shares
+        )
+        return np.where(length == 1, 1.0, shares)
+
+    return _distribute("position", paths, rule)
 
 
 def decay_weights(lag_seconds: np.ndarray, *, half_life_days: float) -> np.ndarray:

@@ -19,6 +19,14 @@ negative. With order ``k``, a state is the last ``k`` channels of the path
 (shorter at its start); removing a channel removes every state that holds
 it.
 
+The transitions are counted block by block (:meth:`Paths.blocks`) and the
+blocks' counts added, so the working memory is bounded by the block size
+and the number of distinct transitions (for a small chain, one slot per
+possible transition), not by the touches. A transition
+is numbered by the last ``k + 1`` channels up to it, the digits of one
+integer in base ``channels + 1``; an order whose numbers would not fit in
+63 bits is refused (with 9 channels, orders above 17).
+
 References:
     Anderl, E., Becker, I., von Wangenheim, F. and Schumann, J. H. (2016).
     "Mapping the customer journey: Lessons learned from graph-based online
@@ -32,6 +40,7 @@ References:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -46,29 +55,138 @@ logger = logging.getLogger(__name__)
 _START = 0
 # Chains with at most this many possible transitions count them densely.
 _DENSE_PAIRS = 1 << 22
+_LARGEST = int(np.iinfo(np.int64).max)
 
 
-def _histories(paths: Paths, order: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each touch's state as a number, and for every state number the codes
-    of the channels it holds (one column per place, -1 where empty).
+@dataclass(frozen=True, slots=True)
+class _Chain:
+    """The observed transitions of a chain and what its states hold.
 
-    Order 1: the touch's channel. Order ``k``: the last ``k`` channels of
-    its path (fewer at the path's start), as the digits of one integer in
-    base ``channels + 1`` (0 for a place before the path's start).
+    Attributes:
+        sources: Each transition's state of origin (0 is the start).
+        targets: The state it enters, numbered from 1.
+        counts: The journeys that made it.
+        endings: Per state, the journeys that ended there and their
+            conversions (two columns).
+        held: Per state from 1, the codes of the channels it holds, one
+            column per place (-1 where the path had not started).
+    """
+
+    sources: np.ndarray
+    targets: np.ndarray
+    counts: np.ndarray
+    endings: np.ndarray
+    held: np.ndarray
+
+
+class _Tally:
+    """Weights summed by integer key over many blocks.
+
+    With at most ``_DENSE_PAIRS`` possible keys every key has a slot (a
+    linear pass per block, no sort); with more, the distinct keys are kept
+    sorted and each block is merged into them. The first column's weights
+    are all positive, so a key is observed where its sum is.
+    """
+
+    def __init__(self, keys: int, columns: int) -> None:
+        self.dense = keys <= _DENSE_PAIRS
+        self.keys = np.zeros(0, np.int64)
+        self.sums = np.zeros((keys if self.dense else 0, columns))
+
+    def add(self, keys: np.ndarray, *weights: np.ndarray) -> None:
+        """Add one block's weights, one array per column, by key."""
+        if self.dense:
+            for column, weight in enumerate(weights):
+                self.sums[:, column] += np.bincount(
+                    keys, weights=weight, minlength=len(self.sums)
+                )
+            return
+        self.keys, inverse = np.unique(
+            np.concatenate([self.keys, keys]), return_inverse=True
+        )
+        self.sums = np.stack(
+            [
+                np.bincount(inverse, weights=np.concatenate([self.sums[:, i], w]))
+                for i, w in enumerate(weights)
+            ],
+            axis=1,
+        )
+
+    def observed(self) -> tuple[np.ndarray, np.ndarray]:
+        """The observed keys, sorted, and their sums (one column each)."""
+        if not self.dense:
+            return self.keys, self.sums
+        keys = np.flatnonzero(self.sums[:, 0])
+        return keys, self.sums[keys]
+
+
+def _windows(block: Paths, width: int, base: int) -> np.ndarray:
+    """Each touch's last ``width`` channels on its path as the digits of
+    one integer in base ``base``, the touch's own the lowest: a channel's
+    digit is its code plus 1, a place before the path's start is 0."""
+    digits = block.codes.astype(np.int64) + 1
+    windows = digits.copy()
+    starts = block.offsets[:-1]
+    earlier = digits
+    for back in range(1, width):
+        # The digit ``back`` places earlier: one place before the one
+        # ``back - 1`` earlier, and none at a path's first touch.
+        moved = np.empty_like(earlier)
+        moved[1:] = earlier[:-1]
+        moved[starts] = 0
+        earlier = moved
+        windows += earlier * base**back
+    return windows
+
+
+def _chain(paths: Paths, order: int) -> _Chain:
+    """The order-``order`` chain of the paths, counted block by block.
+
+    A touch's transition is numbered by the last ``order + 1`` channels up
+    to it: divided by the base, that number is the state the journey came
+    from (0 at the start); modulo ``base ** order``, the state it enters.
+    Transitions and each path's final state are tallied with the path's
+    journeys (conversions and nulls) as weight; only observed states are
+    numbered, in the order of their numbers.
     """
     base = len(paths.states) + 1
-    if order == 1:
-        return paths.codes.astype(np.int64), np.arange(base - 1)[:, None]
-    digits = paths.codes.astype(np.int64) + 1
-    position = paths.position
-    history = np.zeros(len(digits), np.int64)
-    for back in range(order):
-        shifted = np.zeros_like(digits)
-        shifted[back:] = digits[: len(digits) - back]
-        history += np.where(position >= back, shifted, 0) * base**back
-    distinct, codes = np.unique(history, return_inverse=True)
-    held = np.stack([(distinct // base**back) % base for back in range(order)], 1)
-    return codes.astype(np.int64), held - 1
+    span = base**order
+    moves = _Tally(span * base, 1)
+    ends = _Tally(span, 2)
+    for block in paths.blocks():
+        journeys = block.conversions + block.nulls
+        if not journeys.any():
+            continue
+
+        windows = _windows(block, order + 1, base)
+        weights = np.repeat(journeys, block.lengths)
+        used = weights > 0
+        if used.all():
+            moves.add(windows, weights)
+        else:
+            moves.add(windows[used], weights[used])
+        ended = journeys > 0
+        final = windows[block.offsets[1:] - 1][ended] % span
+        ends.add(final, journeys[ended], block.conversions[ended])
+
+    # A journey only comes from a state it entered the touch before, so
+    # the states entered are all the states.
+    keys, counts = moves.observed()
+    entered = keys % span
+    states = np.unique(entered)
+    came_from = keys // base
+    sources = np.where(came_from == 0, _START, np.searchsorted(states, came_from) + 1)
+    finals, sums = ends.observed()
+    endings = np.zeros((len(states) + 1, 2))
+    endings[np.searchsorted(states, finals) + 1] = sums
+    held = np.stack([(states // base**back) % base for back in range(order)], 1)
+    return _Chain(
+        sources=sources,
+        targets=np.searchsorted(states, entered) + 1,
+        counts=counts[:, 0],
+        endings=endings,
+        held=held - 1,
+    )
 
 
 def markov(paths: Paths, *, order: int = 1) -> ModelCredit:
@@ -80,9 +198,14 @@ def markov(paths: Paths, *, order: int = 1) -> ModelCredit:
         chain's conversion probability. When no path converts, every
         credit is zero and ``note`` says why.
     """
+    channels = paths.channels
     if order < 1:
         raise ValueError(f"order: must be 1 or more, got {order}")
-    channels = paths.channels
+    if (len(channels) + 1) ** (order + 1) > _LARGEST:
+        raise ValueError(
+            f"order: {order} is too high for {len(channels)} channels, whose "
+            "transitions would not fit in 63 bits"
+        )
     total = paths.total_conversions
     if total == 0:
         zeros = tuple(0.0 for _ in channels)
@@ -90,33 +213,15 @@ def markov(paths: Paths, *, order: int = 1) -> ModelCredit:
             "markov", channels, zeros, zeros, zeros, 0.0, "no path converts"
         )
 
-    # Every touch of every path with a journey, as state numbers from 1;
-    # state 0 is the start. Transition counts are weighted sums over
-    # (from, to) pairs, so no path is visited in Python.
-    journeys = paths.conversions + paths.nulls
-    history, held = _histories(paths, order)
-    lengths = paths.lengths
-    weight_of_touch = np.repeat(journeys, lengths)
-    used = weight_of_touch > 0
-    codes = history + 1
+    # Transition counts are weighted sums over the observed (from, to)
+    # pairs, so no path is visited in Python.
+    chain = _chain(paths, order)
+    sources, targets, held = chain.sources, chain.targets, chain.held
     size = len(held) + 1
-    starts = paths.offsets[:-1]
-    previous = np.empty_like(codes)
-    previous[1:] = codes[:-1]
-    previous[starts] = _START
-    last = codes[paths.offsets[1:] - 1]
-
-    pairs, weights = previous * size + codes, weight_of_touch
-    if not used.all():
-        pairs, weights = pairs[used], weights[used]
-    pairs, counts = _pair_counts(pairs, weights, size)
-    sources, targets = pairs // size, pairs % size
-    outflow = np.bincount(previous, weights=weight_of_touch, minlength=size)
-    outflow += np.bincount(last, weights=journeys, minlength=size)
-    probabilities = counts / outflow[sources]
-    conversion = np.bincount(last, weights=paths.conversions, minlength=size) / (
-        np.where(outflow > 0, outflow, 1.0)
-    )
+    outflow = np.bincount(sources, weights=chain.counts, minlength=size)
+    outflow += chain.endings[:, 0]
+    probabilities = chain.counts / outflow[sources]
+    conversion = chain.endings[:, 1] / np.where(outflow > 0, outflow, 1.0)
 
     full = _conversion_probability(sources, targets, probabilities, conversion, size)
     effects = []
@@ -144,24 +249,6 @@ def markov(paths: Paths, *, order: int = 1) -> ModelCredit:
         removal_effects=tuple(float(x) for x in effect),
         conversion_probability=float(full),
     )
-
-
-def _pair_counts(
-    pairs: np.ndarray, weights: np.ndarray, size: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct ``from * size + to`` pairs and their summed weights.
-
-    A first-order chain has few states, so every possible pair gets a slot
-    of one weighted count (linear in the touches, no sort); a chain with
-    too many states for that sorts the pairs instead.
-    """
-    if size * size <= _DENSE_PAIRS:
-        # Every weight is positive, so a pair is observed where its sum is.
-        counts = np.bincount(pairs, weights=weights, minlength=size * size)
-        observed = np.flatnonzero(counts)
-        return observed, counts[observed]
-    distinct, inverse = np.unique(pairs, return_inverse=True)
-    return distinct, np.bincount(inverse, weights=weights)
 
 
 def _conversion_probability(

@@ -6,11 +6,16 @@ A path is the ordered states of one or more journeys (``("email",
 non-converting journeys (nulls) that followed it. This is the path table
 of the attribution literature and of ChannelAttribution; liftlab builds it
 in the warehouse (:mod:`liftlab.attribution.paths`).
+
+The models read the table block by block (:meth:`Paths.blocks`, at most
+:data:`BLOCK_TOUCHES` touches each), so what they hold per touch is bounded
+by the block size: only the table itself (and Shapley's one channel mask
+per path) grows with the data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,9 +23,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["SEPARATOR", "ModelCredit", "Paths"]
+__all__ = ["BLOCK_TOUCHES", "SEPARATOR", "ModelCredit", "Paths"]
 
 SEPARATOR = " > "
+
+# Touches per block when a model reads a path table block by block: every
+# array a model makes per touch is then at most 8 MiB.
+BLOCK_TOUCHES = 1 << 20
 
 
 def _split(path: str, separator: str) -> tuple[str, ...]:
@@ -174,6 +183,103 @@ class Paths:
             conversions=_numbers(conversions, count, 0.0),
             value=_numbers(value, count, 0.0),
             nulls=_numbers(nulls, count, 0.0),
+        )
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[Paths]) -> Paths:
+        """One table of the paths of ``parts``, in their order.
+
+        The parts may have different states (tables coded from separate
+        batches of strings, say): the states become the sorted union and
+        each part's codes are mapped onto it. No paths are merged, so a
+        path in two parts is two rows. No parts give an empty table.
+        """
+        states = tuple(sorted({state for part in parts for state in part.states}))
+        index = {state: code for code, state in enumerate(states)}
+        codes = [np.zeros(0, np.int32)]
+        for part in parts:
+            remap = np.array([index[state] for state in part.states], np.int32)
+            codes.append(remap[part.codes])
+
+        def joined(column: str) -> np.ndarray:
+            numbers = (getattr(part, column) for part in parts)
+            return np.concatenate([np.zeros(0), *numbers])
+
+        return cls._from_codes(
+            states,
+            np.concatenate(codes),
+            np.concatenate([np.zeros(0, np.int64), *(part.lengths for part in parts)]),
+            joined("conversions"),
+            value=joined("value"),
+            nulls=joined("nulls"),
+        )
+
+    def blocks(self, touches: int | None = None) -> Iterator[Paths]:
+        """The table as consecutive tables of whole paths, in path order.
+
+        Each block holds as many whole paths as fit in ``touches`` touches
+        (:data:`BLOCK_TOUCHES` when None); a path longer than that is a
+        block of its own. Blocks share ``states`` and are views of this
+        table's arrays: only their offsets, rebased to start at 0, are
+        new. A table of no paths has no blocks.
+
+        Args:
+            touches: The most touches in a block (a single longer path
+                excepted); at least 1.
+        """
+        limit = BLOCK_TOUCHES if touches is None else touches
+        if limit < 1:
+            raise ValueError(f"touches: must be 1 or more, got {limit}")
+        count = len(self.offsets) - 1
+        first = 0
+        while first < count:
+            start = self.offsets[first]
+            # The last path boundary within the limit, at least one path on.
+            end = int(np.searchsorted(self.offsets, start + limit, side="right")) - 1
+            end = max(end, first + 1)
+            stop = self.offsets[end]
+            yield Paths(
+                states=self.states,
+                codes=self.codes[start:stop],
+                offsets=self.offsets[first : end + 1] - start,
+                conversions=self.conversions[first:end],
+                value=self.value[first:end],
+                nulls=self.nulls[first:end],
+            )
+            first = end
+
+    def strings(self, *, separator: str = SEPARATOR) -> pa.Array:
+        """Each path as one string, its states joined by ``separator``.
+
+        Built block by block with Arrow, so no Python string is made per
+        touch. :meth:`from_strings` reads them back into the same paths
+        when no state holds the separator or space at either end (and into
+        the same states when every state is on some path).
+        """
+        labels = pa.array(self.states, pa.large_string())
+        glue = pa.scalar(separator, pa.large_string())
+        joined = [
+            pc.binary_join(
+                pa.LargeListArray.from_arrays(
+                    pa.array(block.offsets), labels.take(pa.array(block.codes))
+                ),
+                glue,
+            )
+            for block in self.blocks()
+        ]
+        return pa.concat_arrays(joined) if joined else pa.array([], pa.large_string())
+
+    def to_frame(self, *, separator: str = SEPARATOR) -> pd.DataFrame:
+        """The table as a frame with one row per path, in path order, and
+        the columns ``path`` (the string of :meth:`strings`),
+        ``conversions``, ``value`` and ``nulls``."""
+        return pd.DataFrame(
+            {
+                "path": self.strings(separator=separator).to_pandas(),
+                "conversions": self.conversions,
+                "value": self.value,
+                "nulls": self.nulls,
+            }
         )
 
     @property

@@ -15,7 +15,9 @@ For such a game the Shapley value has a closed form: each channel set's
 containing j of r(T) / |T|``. It is exact, needs no sampling and no
 enumeration of the ``2**n`` coalitions, so any number of channels works.
 Paths are grouped by channel set with array operations (a bit mask per
-path), so the cost grows with the touches, not with Python loops.
+path, built block by block from the touches of :meth:`Paths.blocks`, so
+the working memory beyond the table grows with the paths, not with the
+touches), and the cost grows with the touches, not with Python loops.
 With ``worth="conversions"`` the values add up to the conversions; with
 ``worth="rate"`` they are rescaled so that they do (value likewise).
 
@@ -56,25 +58,26 @@ def shapley(paths: Paths, *, worth: Worth = "rate") -> ModelCredit:
     """
     if worth not in ("rate", "conversions"):
         raise ValueError(f"worth: must be 'rate' or 'conversions', got {worth!r}")
+
     # Each path's channel set as a bit mask (64 channels to a word), then
     # conversions and journeys summed per distinct set.
     size = len(paths.states)
-    words = max(1, -(-size // 64))
-    codes = paths.codes.astype(np.uint64)
-    masks = np.zeros((len(paths.lengths), words), np.uint64)
-    if len(codes):
-        for word in range(words):
-            inside = (codes // 64) == word
-            bits = np.where(
-                inside, np.left_shift(np.uint64(1), codes % 64), np.uint64(0)
-            )
-            masks[:, word] = np.bitwise_or.reduceat(bits, paths.offsets[:-1])
-    sets, inverse = np.unique(masks, axis=0, return_inverse=True)
+    masks = _channel_sets(paths, words=max(1, -(-size // 64)))
+    if masks.shape[1] == 1:
+        # One word: a plain sort of numbers, much faster than one of rows.
+        distinct, inverse = np.unique(masks[:, 0], return_inverse=True)
+        sets = distinct[:, None]
+    else:
+        sets, inverse = np.unique(masks, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    converted = np.bincount(inverse, weights=paths.conversions, minlength=len(sets))
+
+    # Floats even for a table of no paths, which bincount counts in integers.
+    converted = np.bincount(
+        inverse, weights=paths.conversions, minlength=len(sets)
+    ).astype(float, copy=False)
     journeys = np.bincount(
         inverse, weights=paths.conversions + paths.nulls, minlength=len(sets)
-    )
+    ).astype(float, copy=False)
 
     channel = np.arange(size)
     member = (
@@ -102,3 +105,23 @@ def shapley(paths: Paths, *, worth: Worth = "rate") -> ModelCredit:
         value=tuple(float(shares[c] * paths.total_value) for c in channels),
         note=note,
     )
+
+
+def _channel_sets(paths: Paths, *, words: int) -> np.ndarray:
+    """Each path's channels as a bit mask of ``words`` 64-bit words:
+    channel ``c`` is bit ``c % 64`` of word ``c // 64``."""
+    masks = np.zeros((len(paths.lengths), words), np.uint64)
+    first = 0
+    for block in paths.blocks():
+        rows = slice(first, first + len(block.lengths))
+        codes = block.codes.astype(np.uint64)
+        bits = np.left_shift(np.uint64(1), codes % np.uint64(64))
+
+        for word in range(words):
+            # With one word every channel's bit is in it.
+            inside = bits
+            if words > 1:
+                inside = np.where(codes // np.uint64(64) == word, bits, np.uint64(0))
+            masks[rows, word] = np.bitwise_or.reduceat(inside, block.offsets[:-1])
+        first = rows.stop
+    return masks
