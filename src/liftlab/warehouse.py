@@ -48,6 +48,7 @@ import duckdb
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 
 from liftlab.config import get_settings
 
@@ -130,6 +131,17 @@ class Warehouse:
             raise WarehouseError(
                 f"warehouse {self.name}: no table '{name}' ({type(error).__name__})"
             ) from error
+
+    def batches(self, expr: ir.Table, rows: int) -> pa.RecordBatchReader:
+        """``expr``'s result as a stream of Arrow record batches of at most
+        ``rows`` rows, so that a large result is never held whole."""
+        if self.backend.name != "duckdb":
+            return self.backend.to_pyarrow_batches(expr, chunk_size=rows)
+        # Ibis's DuckDB stream calls a cursor method DuckDB 2 no longer has;
+        # the relation's own reader streams the same result, uncopied.
+        self.backend._run_pre_execute_hooks(expr)
+        relation = self.backend.con.sql(self.backend.compile(expr))
+        return relation.to_arrow_reader(rows)
 
     def flow_statistics(
         self,

@@ -20,8 +20,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from liftlab.attribution import AttributionSettings
-from liftlab.attribution.parts import COLUMNS, split_parts
-from liftlab.attribution.paths import PARTS, _frames, path_frames
+from liftlab.attribution import paths as attribution_paths
+from liftlab.attribution.paths import TOP_COLUMNS, PathFrames, _leading, path_frames
 from liftlab.store.tables import Conversion, Flow, Message, Touch
 from liftlab.warehouse import Warehouse, connect
 
@@ -135,7 +135,8 @@ def warehouses(
 
 def _converting(warehouse: Warehouse, **options: object) -> dict[str, float]:
     frames = path_frames(warehouse, AttributionSettings(**options))  # type: ignore[arg-type]
-    paths = frames.paths[frames.paths["conversions"] > 0]
+    table = frames.paths.to_frame()
+    paths = table[table["conversions"] > 0]
     return dict(zip(paths["path"], paths["conversions"], strict=True))
 
 
@@ -157,10 +158,11 @@ def test_conversions_before_any_touch_have_no_path(
 
 def test_non_converting_path_and_collapse(warehouses: list[Warehouse]) -> None:
     for warehouse in warehouses:
-        frames = path_frames(warehouse, AttributionSettings())
-        nulls = frames.paths[frames.paths["nulls"] > 0]
+        table = path_frames(warehouse, AttributionSettings()).paths.to_frame()
+        nulls = table[table["nulls"] > 0]
         collapsed = path_frames(warehouse, AttributionSettings(collapse_repeats=True))
-        folded = collapsed.paths[collapsed.paths["nulls"] > 0]
+        folded = collapsed.paths.to_frame()
+        folded = folded[folded["nulls"] > 0]
 
         assert dict(zip(nulls["path"], nulls["nulls"], strict=True)) == {
             "email > email > sms:cart": 1
@@ -185,11 +187,17 @@ def test_assist_counts_split_clicks_and_views(warehouses: list[Warehouse]) -> No
         assert flows.loc["week", "click_assisted"] == 0
 
 
+def _by_path(frames: PathFrames) -> pd.DataFrame:
+    table = frames.paths.to_frame()
+    return table.sort_values("path", ignore_index=True)
+
+
 def test_path_tables_agree_across_backends(warehouses: list[Warehouse]) -> None:
     frames = [path_frames(w, AttributionSettings()) for w in warehouses]
 
     for other in frames[1:]:
-        pd.testing.assert_frame_equal(frames[0].paths, other.paths)
+        pd.testing.assert_frame_equal(_by_path(frames[0]), _by_path(other))
+        pd.testing.assert_frame_equal(frames[0].top_paths, other.top_paths)
         left = frames[0].keys.sort_values(["dimension", "key"]).reset_index(drop=True)
         right = other.keys.sort_values(["dimension", "key"]).reset_index(drop=True)
         pd.testing.assert_frame_equal(left, right, check_dtype=False)
@@ -228,37 +236,118 @@ def test_touches_of_one_second_are_ordered_by_state(
 
         # By id the SMS click ("tie-t1") would come first; by state name
         # ("email" < "sms:cart") it comes last, and is the last touch.
-        assert list(frames.paths["path"]) == ["email > sms:cart"], warehouse.name
+        paths = list(frames.paths.to_frame()["path"])
+        assert paths == ["email > sms:cart"], warehouse.name
         assert keys.loc["sms", "last_touch"] == 1
         assert keys.loc["email", "assisted"] == 1
 
 
-def test_path_table_merges_converting_and_non_converting_paths() -> None:
-    rows = [
-        {"part": "paths", "path": "a", "conversions": 2.0, "value": 30.0},
-        {"part": "paths", "path": "b > a", "conversions": 1.0, "value": 5.0},
-        {"part": "paths", "path": "d", "conversions": 1.0, "value": 7.0},
-        {"part": "nulls", "path": "b > a", "nulls": 3.0},
-        {"part": "nulls", "path": "c", "nulls": 4.0},
-        {"part": "totals", "conversions": 5.0, "value": 50.0},
-    ]
-    columns = {"part": [row["part"] for row in rows]} | {
-        column: [row.get(column) for row in rows] for column in COLUMNS
-    }
-    types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
-    schema = pa.schema(
-        [("part", pa.string())]
-        + [(column, types[kind]) for column, kind in COLUMNS.items()]
+def _click(unit: str, number: int, channel: str, before: timedelta) -> Touch:
+    return Touch(
+        touch_id=f"{unit}-t{number}", unit_id=unit, channel=channel, kind="click",
+        occurred_at=BUY - before,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def merge_warehouses(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> Iterator[list[Warehouse]]:
+    """Paths that only convert, convert and also end without converting,
+    or only end without converting; two converting paths tie."""
+    rows: list[object] = [_flow("cart")]
+    for unit in ("both1", "both2"):
+        rows += [
+            _click(unit, 1, "email", 2 * HOUR),
+            _sms(unit, 2, "view", HOUR, "cart"),
+        ]
+        rows += [_buy(unit)]
+    rows += [_sms("once", 1, "view", HOUR, "cart"), _buy("once")]
+    rows += [_sms("idle", 1, "view", HOUR, "cart")]
+    rows += [_click("paid", 1, "paid_search", HOUR), _buy("paid")]
+    rows += [_click("walk", 1, "direct", HOUR)]
+    with Session(engine) as session:
+        for row in rows:
+            session.add(row)
+            session.flush()
+        session.commit()
+    store = connect(database_url)
+    duck = connect(_duckdb_copy(store, tmp_path))
+    yield [store, duck]
+    store.close()
+    duck.close()
+
+
+def test_path_table_merges_converting_and_non_converting_paths(
+    merge_warehouses: list[Warehouse],
+) -> None:
+    for warehouse in merge_warehouses:
+        frames = path_frames(warehouse, AttributionSettings(top_paths=2))
+
+        table = frames.paths.to_frame()
+
+        # By conversions, most first; "sms:cart" converted once and ended
+        # once without converting: one row holds both.
+        assert table["conversions"].is_monotonic_decreasing, warehouse.name
+        assert _by_path(frames).to_dict("list") == {
+            "path": ["direct", "email > sms:cart", "paid_search", "sms:cart"],
+            "conversions": [0.0, 2.0, 1.0, 1.0],
+            "value": [0.0, 20.0, 10.0, 10.0],
+            "nulls": [1.0, 0.0, 0.0, 1.0],
+        }, warehouse.name
+        # Top paths break the tie at one conversion by path.
+        assert list(frames.top_paths["path"]) == ["email > sms:cart", "paid_search"]
+        # Each conversion's eligible touches: two for both1 and both2, one
+        # for once and paid.
+        lengths = frames.lengths.sort_values("touches")
+        assert lengths.to_dict("list") == {"touches": [1, 2], "conversions": [2, 2]}
+        assert frames.totals == {"conversions": 4.0, "value": 40.0, "with_path": 4.0}
+
+
+def test_path_table_read_one_row_at_a_time_is_the_same(
+    merge_warehouses: list[Warehouse], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = AttributionSettings(top_paths=3)
+    for warehouse in merge_warehouses:
+        whole = path_frames(warehouse, settings)
+        monkeypatch.setattr(attribution_paths, "PATH_BATCH_ROWS", 1)
+        batched = path_frames(warehouse, settings)
+        monkeypatch.undo()
+
+        assert batched.paths.states == whole.paths.states
+        pd.testing.assert_frame_equal(batched.paths.to_frame(), whole.paths.to_frame())
+        pd.testing.assert_frame_equal(batched.top_paths, whole.top_paths)
+        pd.testing.assert_frame_equal(batched.lengths, whole.lengths)
+        assert batched.totals == whole.totals
+        assert len(batched.top_paths) == 3
+
+
+def _batch(rows: list[tuple[str, float]]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pydict(
+        {
+            "path": [path for path, _ in rows],
+            "conversions": [conversions for _, conversions in rows],
+            "value": [0.0] * len(rows),
+            "nulls": [0.0] * len(rows),
+        }
     )
-    stacked = pa.table(columns, schema=schema)
-    names = [name for group in PARTS.values() for name in group] + ["segments"]
 
-    frames = _frames(split_parts(stacked, names))
 
-    assert frames.paths.to_dict("list") == {
-        "path": ["a", "b > a", "d", "c"],
-        "conversions": [2.0, 1.0, 1.0, 0.0],
-        "value": [30.0, 5.0, 7.0, 0.0],
-        "nulls": [0.0, 3.0, 0.0, 4.0],
-    }
-    assert frames.totals == {"conversions": 5.0, "value": 50.0, "with_path": 4.0}
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [(0, []), (3, ["z", "a", "b"]), (6, ["z", "a", "b", "c", "y"])],
+)
+def test_top_paths_across_batches_break_ties_by_path(
+    count: int, expected: list[str]
+) -> None:
+    # Batches by conversions, most first, ties in no particular order; the
+    # tie at three conversions spans both batches.
+    batches = [
+        _batch([("z", 5.0), ("b", 3.0), ("y", 3.0)]),
+        _batch([("c", 3.0), ("a", 3.0), ("d", 0.0)]),
+    ]
+    leaders = pa.schema(TOP_COLUMNS).empty_table()
+    for batch in batches:
+        leaders = _leading(leaders, batch, count)
+
+    assert leaders["path"].to_pylist() == expected

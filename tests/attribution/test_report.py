@@ -26,7 +26,6 @@ from liftlab.attribution import (
 )
 from liftlab.attribution.models import Paths, time_decay
 from liftlab.attribution.paths import _eligible, path_frames
-from liftlab.attribution.report import path_table
 from liftlab.results import build_reports
 from liftlab.simulate import run_demo
 from liftlab.store.engine import make_engine
@@ -128,7 +127,7 @@ def test_warehouse_time_decay_matches_the_pure_model(
 def test_path_table_holds_converting_and_non_converting_paths(
     warehouse: Warehouse,
 ) -> None:
-    paths = path_table(path_frames(warehouse, AttributionSettings(), segments=False))
+    paths = path_frames(warehouse, AttributionSettings(), segments=False).paths
 
     assert isinstance(paths, Paths)
     assert paths.nulls.sum() > 0

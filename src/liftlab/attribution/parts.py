@@ -1,18 +1,18 @@
 """Many aggregates in one query: parts stacked with ``UNION ALL``.
 
-The aggregates of an attribution run (the path table, the non-converting
-paths, assist sums per key and segment, histograms, time-decay sums,
-totals) have different columns. A query's parts are stacked in one schema,
-the columns any of them has, with each part's name in ``part`` and typed
-nulls where a part has no column, so that the warehouse runs them as one
-statement: the joined rows they share are computed once (DuckDB and
-PostgreSQL materialise a common table expression read by several parts)
-instead of once per query or through a temporary table.
+The aggregates of an attribution run's assists query (assist sums per key
+and segment, histograms, time-decay sums, totals) have different columns.
+A query's parts are stacked in one schema, the columns any of them has,
+with each part's name in ``part`` and typed nulls where a part has no
+column, so that the warehouse runs them as one statement: the joined rows
+they share are computed once (DuckDB and PostgreSQL materialise a common
+table expression read by several parts) instead of once per query or
+through a temporary table.
 
-The schema is the query's own, not one for every part of the run: the
-path table has a row per distinct path, and carrying a dozen empty columns
-on each of them made the result, not the work, the largest thing in memory
-as the data grew.
+The schema is the query's own, not one for every part of the run. The
+path table, a row per distinct path, is a query of its own, read in
+batches (:mod:`liftlab.attribution.paths`): stacked, it carried a dozen
+empty columns on each row and had to be read whole.
 """
 
 from __future__ import annotations

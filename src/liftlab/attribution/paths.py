@@ -2,9 +2,10 @@
 
 Backend-neutral Ibis expressions put every conversion beside its unit's
 eligible touches (one range join) and aggregate them where the data lives
-(SQLite, PostgreSQL, DuckDB, Parquet): three queries, nothing written to a
-table. Only aggregates reach Python: the path table, counts per channel,
-flow and campaign, histograms and time-decay sums.
+(SQLite, PostgreSQL, DuckDB, Parquet): two queries, nothing written to a
+table. Only aggregates reach Python: the path table (read in batches and
+kept only as the models' codes), counts per channel, flow and campaign,
+histograms and time-decay sums.
 
 In DuckDB a journey's path is a sorted list of integers, each a touch's
 time, tie and state token packed together (``STATE_BITS``): sorting plain
@@ -65,7 +66,7 @@ from liftlab.attribution.aggregates import (
     key_rows,
     key_sums,
 )
-from liftlab.attribution.models import SEPARATOR
+from liftlab.attribution.models import SEPARATOR, Paths
 from liftlab.attribution.parts import SUMS, split_parts, stack
 from liftlab.attribution.settings import AttributionSettings
 from liftlab.attribution.touches import (
@@ -96,11 +97,18 @@ ORDER_DIGITS = 9
 # Between a touch's state and id in its order string: below every
 # character, so that a state sorts before the states it is a prefix of.
 STATE_END = "\x01"
-# The parts each query of :func:`aggregates_queries` stacks.
-PARTS = {
-    "paths": ("paths", "lengths", "totals"),
-    "nulls": ("nulls",),
-    "assists": ("keys", "lags", "decay"),
+# The parts the assists query of :func:`aggregates_queries` stacks.
+PARTS = {"assists": ("keys", "lags", "decay", "lengths", "totals")}
+# Rows of the path query read at a time: a few hundred thousand touches,
+# coded for the models batch by batch so that no string column of the
+# whole path table is ever held.
+PATH_BATCH_ROWS = 65_536
+# The columns of the leading paths (the report's top paths).
+TOP_COLUMNS = {
+    "path": pa.string(),
+    "conversions": pa.float64(),
+    "value": pa.float64(),
+    "nulls": pa.float64(),
 }
 
 
@@ -109,7 +117,12 @@ class PathFrames:
     """Every aggregate the assist metrics and the models read.
 
     Attributes:
-        paths: ``path, conversions, value, nulls``: the path table.
+        paths: The path table, coded for the models: one row per distinct
+            path (converting or not) with its conversions, value and nulls,
+            by conversions (most first), then in a fixed order of the
+            paths (:func:`_path_table`).
+        top_paths: ``path, conversions, value, nulls`` of the converting
+            paths with most conversions (``settings.top_paths`` of them).
         keys: Per ``dimension`` (channel, flow, campaign), ``key`` and
             conversion ``type``: ``conversions`` with the key on the path,
             ``value``, ``assisted``, ``assisted_value``, ``click_assisted``,
@@ -125,7 +138,8 @@ class PathFrames:
             ``with_path`` (those with an eligible touch).
     """
 
-    paths: pd.DataFrame
+    paths: Paths
+    top_paths: pd.DataFrame
     keys: pd.DataFrame
     segments: pd.DataFrame
     lags: pd.DataFrame
@@ -269,35 +283,55 @@ def _weighted(rows: ir.Table, settings: AttributionSettings) -> ir.Table:
     return rows.mutate(weight=weight, counted=counted)
 
 
-def _converting(
-    warehouse: Warehouse, settings: AttributionSettings
-) -> dict[str, ir.Table]:
-    """Parts of the first query: the converting paths and their lengths,
-    from the conversions counted by path, and the totals."""
-    rows = _eligible(warehouse, settings)
+def _path_table(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
+    """The path query: ``path, conversions, value, nulls``, the conversions
+    counted by path merged with the non-converting journeys counted by
+    path, one row per distinct path, by conversions (most first), then a
+    fixed order of the paths.
+
+    That order is the path's in PostgreSQL and SQLite; DuckDB sorts by the
+    path's hash (then the path, should two hashes be equal), which costs a
+    fraction of comparing the strings.
+    """
     groups = _path_groups(
-        warehouse, rows, "conversion_id", settings, "conversion_value"
+        warehouse,
+        _eligible(warehouse, settings),
+        "conversion_id",
+        settings,
+        "conversion_value",
     )
-    paths = groups.group_by("path").aggregate(
-        conversions=groups.journeys.sum(), value=groups.value.sum()
-    )
-    lengths = groups.mutate(
-        bucket=groups.touches.clip(upper=LENGTH_BUCKETS).cast("int64")
-    )
-    conversions = conversions_table(warehouse, settings)
-    return {
-        "paths": paths,
-        "lengths": lengths.group_by("bucket").aggregate(conversions=_.journeys.sum()),
-        "totals": conversions.aggregate(
-            conversions=conversions.count(), value=conversions.value.sum()
+    nulls = _null_paths(warehouse, settings)
+    zero = ibis.literal(0.0, "float64")
+    both = ibis.union(
+        groups.select(
+            path=groups.path,
+            conversions=groups.journeys.cast("float64"),
+            value=groups.value.cast("float64"),
+            nulls=zero,
         ),
-    }
+        nulls.select(
+            path=nulls.path,
+            conversions=zero,
+            value=zero,
+            nulls=nulls.journeys.cast("float64"),
+        ),
+    )
+    paths = both.group_by("path").aggregate(
+        conversions=both.conversions.sum(),
+        value=ibis.coalesce(both.value.sum(), zero),
+        nulls=both.nulls.sum(),
+    )
+    ties = [paths.path.hash()] if warehouse.backend.name == "duckdb" else []
+    return paths.order_by([ibis.desc("conversions"), *ties, "path"])
 
 
-def _marked(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
+def _marked(
+    warehouse: Warehouse, settings: AttributionSettings
+) -> tuple[ir.Table, ir.Table]:
     """The eligible touches marked ``final`` (the conversion's last touch),
     with their conversion's ``touches`` and each touch's time-decay
-    ``share``, by aggregates over each conversion's rows (no ordering)."""
+    ``share``, by aggregates over each conversion's rows (no ordering);
+    and those aggregates, one row per conversion with its ``touches``."""
     rows = _weighted(_eligible(warehouse, settings), settings)
     # Grouped and joined back rather than windowed: a hash aggregate and a
     # hash join cost far less than sorting every conversion's rows.
@@ -307,19 +341,28 @@ def _marked(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
         total=rows.counted.sum(),
     )
     joined = rows.join(each, rows.conversion_id == each.final_id)
-    return joined.mutate(
+    marked = joined.mutate(
         final=joined.order == joined.final_order,
         share=joined.weight / joined.total,
     ).drop("final_id", "final_order", "total")
+    return marked, each
 
 
 def _keyed(
     warehouse: Warehouse, settings: AttributionSettings, *, segments: bool
 ) -> dict[str, ir.Table]:
-    """Parts of the second query: assist sums per key and conversion type,
-    per segment, the time-lag histogram and the time-decay sums."""
-    per_key = key_rows(_marked(warehouse, settings), settings)
+    """Parts of the assists query: assist sums per key and conversion type,
+    per segment, the time-lag and path-length histograms, the time-decay
+    sums and the totals.
+
+    Path lengths count each conversion's eligible touches, before any
+    collapsing.
+    """
+    marked, each = _marked(warehouse, settings)
+    per_key = key_rows(marked, settings)
     keys = per_key.filter(per_key.dimension != STATE)
+    length = each.touches.clip(upper=LENGTH_BUCKETS).cast("int64")
+    conversions = conversions_table(warehouse, settings)
     parts = {"keys": key_sums(keys, ["dimension", "key", "conversion_type"])}
     if segments:
         labels = table(warehouse, "customer_segments")
@@ -332,13 +375,19 @@ def _keyed(
     lags = keys.mutate(bucket=days).group_by(["dimension", "key", "bucket"])
     parts["lags"] = lags.aggregate(conversions=_.count())
     parts["decay"] = decay_sums(per_key)
+    parts["lengths"] = (
+        each.mutate(bucket=length).group_by("bucket").aggregate(conversions=_.count())
+    )
+    parts["totals"] = conversions.aggregate(
+        conversions=conversions.count(), value=conversions.value.sum()
+    )
     return parts
 
 
 def _null_paths(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
-    """``path, nulls``: each unit's touches after its last conversion (all
-    of them if it never converted) within one lookback of its last touch,
-    grouped into one path per unit.
+    """``path, touches, journeys``: each unit's touches after its last
+    conversion (all of them if it never converted) within one lookback of
+    its last touch, one journey per unit, counted by path.
 
     A unit's last touch is found from the touches table itself: coupon
     clicks sit at conversion times, so they are never after the last
@@ -368,8 +417,7 @@ def _null_paths(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table
     spanned = spanned.select(
         *touches.columns, step=(spanned.touch_s - spanned.from_s) * 2 + spanned.tie
     )
-    journeys = _path_groups(warehouse, spanned, "unit_id", settings)
-    return journeys.group_by("path").aggregate(nulls=journeys.journeys.sum())
+    return _path_groups(warehouse, spanned, "unit_id", settings)
 
 
 def path_frames(
@@ -381,32 +429,42 @@ def path_frames(
 ) -> PathFrames:
     """Build the paths in the warehouse and read back their aggregates.
 
-    Three queries, each reading the touches once: the converting paths
-    (one range join of the conversions to their unit's touches, one sorted
-    list or ordered aggregation per conversion), the non-converting paths
-    (one per unit), and the assist and time-decay sums (the same join,
-    summed per conversion and key). Each stacks its aggregates with
-    ``UNION ALL``; nothing is written to a table.
+    Two queries, each reading the touches once. The path query joins the
+    conversions to their unit's touches (one range join), counts the
+    conversions by path (one sorted list or ordered aggregation per
+    conversion) and merges them with the non-converting journeys counted
+    by path; the assists query sums the same join per conversion and key.
+    Each stacks its parts with ``UNION ALL``; nothing is written to a
+    table.
+
+    The path table arrives by conversions (most first), then in a fixed
+    order of the paths, in batches of ``PATH_BATCH_ROWS`` rows, each coded
+    for the models as it comes (:meth:`Paths.from_strings`): Python never
+    holds the strings of the whole table, only its codes. The fixed order
+    makes every model's sums, and so its credit, the same on every run.
+    The top paths are kept as the batches pass, ties by path (compared as
+    bytes).
 
     Args:
         warehouse: Where the touches and conversions live.
         settings: Windows, lookback and path options.
         segments: Also sum the assists per customer segment.
-        timings: When given, filled with each query's seconds, by the names
-            of :func:`aggregates_queries` (``paths``, ``nulls``,
-            ``assists``).
+        timings: When given, filled with seconds: ``assists`` and
+            ``paths``, waiting on each query, and ``path_coding``, coding
+            the path table's batches in Python.
     """
-    result: dict[str, pa.Table] = {}
     queries = aggregates_queries(warehouse, settings, segments=segments)
-    for name, query in queries.items():
-        start = time.perf_counter()
-        result |= split_parts(query.to_pyarrow(), PARTS[name])
-        if timings is not None:
-            timings[name] = time.perf_counter() - start
-    frames = _frames(result)
-    # Arrow's allocator keeps what the query results and the merge freed;
-    # the models allocate through NumPy and could not reuse it.
-    del result
+    timings = {} if timings is None else timings
+
+    start = time.perf_counter()
+    parts = split_parts(queries["assists"].to_pyarrow(), PARTS["assists"])
+    timings["assists"] = time.perf_counter() - start
+
+    paths, top = _read_paths(warehouse, queries["paths"], settings.top_paths, timings)
+    frames = _frames(paths, top, parts)
+    # Arrow's allocator keeps what the batches freed; the models allocate
+    # through NumPy and could not reuse it.
+    del parts
     pa.default_memory_pool().release_unused()
     return frames
 
@@ -414,71 +472,94 @@ def path_frames(
 def aggregates_queries(
     warehouse: Warehouse, settings: AttributionSettings, *, segments: bool = True
 ) -> dict[str, ir.Table]:
-    """The queries behind :func:`path_frames`, each with its parts stacked:
-    ``paths`` (converting paths, lengths, totals), ``nulls``
-    (non-converting paths) and ``assists`` (sums per key and segment, time
-    lags, time-decay sums)."""
+    """The queries behind :func:`path_frames`: ``paths``, the path table by
+    conversions (most first), then a fixed order of the paths, and
+    ``assists``, its parts stacked (sums per key and segment, time-lag and
+    path-length histograms, time-decay sums, totals)."""
     return {
-        "paths": stack(_converting(warehouse, settings)),
-        "nulls": stack({"nulls": _null_paths(warehouse, settings)}),
+        "paths": _path_table(warehouse, settings),
         "assists": stack(_keyed(warehouse, settings, segments=segments)),
     }
 
 
-def _floats(column: pa.ChunkedArray) -> np.ndarray:
+def _floats(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """A number column as a NumPy array, 0.0 where the warehouse returned
     null."""
-    return pc.fill_null(column, 0.0).to_numpy()
+    return pc.fill_null(column, 0.0).to_numpy(zero_copy_only=False)
 
 
-def _path_table(converting: pa.Table, nulls: pa.Table) -> pa.Table:
-    """``path, conversions, value, nulls``, one row per distinct path, by
-    conversions (most first), then path.
+def _read_paths(
+    warehouse: Warehouse, query: ir.Table, top: int, timings: dict[str, float]
+) -> tuple[Paths, pa.Table]:
+    """The path table's batches read one by one: the table coded for the
+    models, and its ``top`` converting rows with most conversions, ties by
+    path (``path, conversions, value, nulls``)."""
+    blocks: list[Paths] = []
+    leaders = pa.schema(TOP_COLUMNS).empty_table()
+    coding = 0.0
+    start = time.perf_counter()
+    for batch in warehouse.batches(query, PATH_BATCH_ROWS):
+        tick = time.perf_counter()
+        if batch.num_rows:
+            blocks.append(
+                Paths.from_strings(
+                    batch["path"],
+                    _floats(batch["conversions"]),
+                    value=_floats(batch["value"]),
+                    nulls=_floats(batch["nulls"]),
+                )
+            )
+        leaders = _leading(leaders, batch, top)
+        coding += time.perf_counter() - tick
+    timings["path_coding"] = coding
+    timings["paths"] = time.perf_counter() - start - coding
+    return Paths.concatenate(blocks), leaders
 
-    Both sides hold each path once, so each non-converting path is looked
-    up among the converting ones (one hash set of strings) instead of a
-    hash join, which held several times the path table's memory; pandas'
-    string merge and sort took longer than the query that built it.
+
+def _leading(leaders: pa.Table, batch: pa.RecordBatch, count: int) -> pa.Table:
+    """The ``count`` converting rows of ``leaders`` and ``batch`` with most
+    conversions, ties by path.
+
+    The batches come by conversions, most first, so once there are
+    ``count`` leaders only a batch's rows that tie with the last one are
+    compared, and of those only the ``count`` first by path.
     """
-    at = pc.index_in(nulls["path"], value_set=converting["path"])
-    found = pc.is_valid(at).to_numpy(zero_copy_only=False)
-    counted = np.zeros(converting.num_rows)
-    counted[pc.drop_null(at).to_numpy()] = _floats(nulls["nulls"])[found]
-    alone = nulls.filter(pa.array(~found))
-    text = converting.schema.field("path").type
-    none = np.zeros(alone.num_rows)
-    paths = pa.table(
-        {
-            "path": pa.chunked_array(
-                [*converting["path"].chunks, *alone["path"].cast(text).chunks],
-                text,
-            ),
-            "conversions": np.concatenate([_floats(converting["conversions"]), none]),
-            "value": np.concatenate([_floats(converting["value"]), none]),
-            "nulls": np.concatenate([counted, _floats(alone["nulls"])]),
-        }
-    )
+    if count == 0:
+        return leaders
+    rows = pa.Table.from_batches([batch]).select(list(TOP_COLUMNS))
+    conversions = rows["conversions"]
+    wanted = pc.greater(conversions, 0.0)
+    if len(leaders) == count:
+        floor = leaders["conversions"][count - 1]
+        wanted = pc.and_(wanted, pc.greater_equal(conversions, floor))
+    rows = rows.filter(wanted)
+    if rows.num_rows == 0:
+        return leaders
     order = [("conversions", "descending"), ("path", "ascending")]
-    return paths.take(pc.sort_indices(paths, sort_keys=order))
+    if rows.num_rows > count:
+        rows = rows.take(pc.select_k_unstable(rows, count, sort_keys=order))
+    both = pa.concat_tables([leaders, rows.cast(leaders.schema)])
+    return both.take(pc.sort_indices(both, sort_keys=order)[:count])
 
 
-def _frames(result: dict[str, pa.Table]) -> PathFrames:
-    """The parts of the three queries as :class:`PathFrames`."""
-    paths = _path_table(result["paths"], result["nulls"])
+def _frames(paths: Paths, top: pa.Table, result: dict[str, pa.Table]) -> PathFrames:
+    """The coded path table, its leading rows and the assists query's
+    parts as :class:`PathFrames`."""
     total = result["totals"]
     totals = {
         "conversions": pc.sum(total["conversions"]).as_py() or 0.0,
         "value": pc.sum(total["value"]).as_py() or 0.0,
-        "with_path": pc.sum(paths["conversions"]).as_py() or 0.0,
+        "with_path": paths.total_conversions,
     }
     logger.info(
         "paths: %d distinct, %d conversions on a path of %d",
-        paths.num_rows, totals["with_path"], totals["conversions"],
+        len(paths.lengths), totals["with_path"], totals["conversions"],
     )  # fmt: skip
     keys = ["dimension", "key", "conversion_type", *SUMS]
     segments = ["segment_dimension", "segment", "dimension", "key", *SUMS]
     return PathFrames(
-        paths=paths.to_pandas(),
+        paths=paths,
+        top_paths=top.to_pandas(),
         keys=result["keys"].select(keys).to_pandas(),
         segments=result["segments"].select(segments).to_pandas()
         if "segments" in result

@@ -26,22 +26,10 @@ __all__ = [
     "build_assists",
     "causation_rows",
     "model_rows",
-    "path_table",
     "run_model",
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def path_table(frames: PathFrames) -> m.Paths:
-    """The models' input from the warehouse's path table."""
-    table = frames.paths
-    return m.Paths.from_strings(
-        table["path"],
-        table["conversions"].to_numpy(float),
-        value=table["value"].to_numpy(float),
-        nulls=table["nulls"].to_numpy(float),
-    )
 
 
 def run_model(
@@ -87,7 +75,7 @@ def build_assists(
     """
     settings = settings or AttributionSettings()
     frames = path_frames(warehouse, settings)
-    paths = path_table(frames)
+    paths = frames.paths
     credits = tuple(
         run_model(name, paths, frames, settings) for name in settings.models
     )
@@ -125,7 +113,7 @@ def build_assists(
         metrics=metrics,
         by_type=by_type,
         segments=segments,
-        top_paths=top_paths(frames.paths, settings.top_paths),
+        top_paths=top_paths(frames.top_paths, settings.top_paths),
         time_lag=time_lags(frames.lags),
         path_length=path_lengths(frames.lengths),
         models=credits,
