@@ -9,13 +9,14 @@ a tenth as many conversions) one DuckDB file is generated and cached
 (``attribution_data.py``), and each path runs in its own process
 (``attribution_child.py``), ``--runs`` times (default 1):
 
-- liftlab: ``path_frames`` (converting and non-converting paths, then the
-  assist sums, time lags and time-decay sums, each query timed, built in
-  DuckDB through ``connect("duckdb:///...")``), then each model on the
-  path table, as ``build_assists`` runs them; the path table is written
-  to Parquet for the peer;
-- liftlab path building alone (the two path queries), in its own process
-  so that its peak memory is its own;
+- liftlab: ``path_frames`` (the assist sums, time lags and time-decay
+  sums, then the path table, converting and non-converting paths, each
+  query timed, built in DuckDB through ``connect("duckdb:///...")``, the
+  path table coded for the models batch by batch as it arrives), then
+  each model on the path table, as ``build_assists`` runs them; the path
+  table is written to Parquet for the peer;
+- liftlab path building alone (the path query), in its own process so
+  that its peak memory is its own;
 - liftlab Markov: ``markov`` (order 1) on that path table, parsing
   included;
 - ChannelAttribution 2.x: ``markov_model`` (order 1, nulls as
