@@ -14,7 +14,8 @@ Prints one JSON object with ``seconds`` (per step where there are steps),
   warehouse still open; its peak memory is read there, before it writes
   the path table to PATH_TABLE (Parquet) for the peer.
 - ``liftlab_paths``: only the path building (the ``paths`` query of
-  ``aggregates_queries``, read whole), so that its peak memory is its own.
+  ``aggregates_queries``, read in batches as ``path_frames`` reads it, and
+  not coded), so that its peak memory is its own.
 - ``liftlab_markov``: ``liftlab.attribution.models.markov`` on PATH_TABLE.
 - ``channelattribution``: ``ChannelAttribution.markov_model`` (order 1,
   non-converting paths as ``var_null``) on PATH_TABLE.
@@ -125,14 +126,15 @@ def _liftlab(database: str, table: str, limit: str) -> dict[str, Any]:
 
 def _liftlab_paths(database: str, limit: str) -> dict[str, Any]:
     from liftlab.attribution import AttributionSettings
-    from liftlab.attribution.paths import aggregates_queries
+    from liftlab.attribution.paths import PATH_BATCH_ROWS, aggregates_queries
     from liftlab.warehouse import connect
 
     start_mb = _memory_mb("VmRSS")
     clock = time.perf_counter()
     with connect(f"duckdb:///{database}?memory_limit={limit}") as warehouse:
         query = aggregates_queries(warehouse, AttributionSettings())["paths"]
-        rows = query.to_pyarrow().num_rows
+        batches = warehouse.batches(query, PATH_BATCH_ROWS)
+        rows = sum(batch.num_rows for batch in batches)
     return {
         "seconds": {"paths": time.perf_counter() - clock},
         "rss_start_mb": start_mb,
