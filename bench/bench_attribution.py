@@ -4,7 +4,7 @@ ChannelAttribution's Markov model and a bare window-function scan.
 Run as ``python bench/bench_attribution.py [--touches N ...] [--runs R]
 [--memory-limit 2GB]`` (DuckDB's cap for liftlab and the scan; 512MB,
 liftlab's default, unless given).
-For each touch count (default 1,000,000, 10,000,000 and 20,000,000, with
+For each touch count (default 1,000,000, 10,000,000 and 40,000,000, with
 a tenth as many conversions) one DuckDB file is generated and cached
 (``attribution_data.py``), and each path runs in its own process
 (``attribution_child.py``), ``--runs`` times (default 1):
@@ -198,7 +198,7 @@ def main() -> int:
         "--touches",
         type=int,
         nargs="+",
-        default=[1_000_000, BENCHMARK_TOUCHES, 2 * BENCHMARK_TOUCHES],
+        default=[1_000_000, BENCHMARK_TOUCHES, 4 * BENCHMARK_TOUCHES],
     )
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument(
