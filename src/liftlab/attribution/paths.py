@@ -119,8 +119,7 @@ class PathFrames:
     Attributes:
         paths: The path table, coded for the models: one row per distinct
             path (converting or not) with its conversions, value and nulls,
-            by conversions (most first), then in a fixed order of the
-            paths (:func:`_path_table`).
+            by conversions (most first), then path.
         top_paths: ``path, conversions, value, nulls`` of the converting
             paths with most conversions (``settings.top_paths`` of them).
         keys: Per ``dimension`` (channel, flow, campaign), ``key`` and
@@ -286,13 +285,8 @@ def _weighted(rows: ir.Table, settings: AttributionSettings) -> ir.Table:
 def _path_table(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
     """The path query: ``path, conversions, value, nulls``, the conversions
     counted by path merged with the non-converting journeys counted by
-    path, one row per distinct path, by conversions (most first), then a
-    fixed order of the paths.
-
-    That order is the path's in PostgreSQL and SQLite; DuckDB sorts by the
-    path's hash (then the path, should two hashes be equal), which costs a
-    fraction of comparing the strings.
-    """
+    path, one row per distinct path, by conversions (most first), then
+    path (in PostgreSQL, by the database's collation)."""
     groups = _path_groups(
         warehouse,
         _eligible(warehouse, settings),
@@ -321,8 +315,7 @@ def _path_table(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table
         value=ibis.coalesce(both.value.sum(), zero),
         nulls=both.nulls.sum(),
     )
-    ties = [paths.path.hash()] if warehouse.backend.name == "duckdb" else []
-    return paths.order_by([ibis.desc("conversions"), *ties, "path"])
+    return paths.order_by([ibis.desc("conversions"), "path"])
 
 
 def _marked(
@@ -437,13 +430,13 @@ def path_frames(
     Each stacks its parts with ``UNION ALL``; nothing is written to a
     table.
 
-    The path table arrives by conversions (most first), then in a fixed
-    order of the paths, in batches of ``PATH_BATCH_ROWS`` rows, each coded
-    for the models as it comes (:meth:`Paths.from_strings`): Python never
-    holds the strings of the whole table, only its codes. The fixed order
-    makes every model's sums, and so its credit, the same on every run.
-    The top paths are kept as the batches pass, ties by path (compared as
-    bytes).
+    The path table arrives by conversions (most first), then path, in
+    batches of ``PATH_BATCH_ROWS`` rows, each coded for the models as it
+    comes (:meth:`Paths.from_strings`): Python never holds the strings of
+    the whole table, only its codes. The order makes every model's sums,
+    and so its credit, the same on every run. The top paths are kept as
+    the batches pass, ties by path compared as bytes on every backend (a
+    PostgreSQL database may collate the paths otherwise).
 
     Args:
         warehouse: Where the touches and conversions live.
@@ -473,9 +466,9 @@ def aggregates_queries(
     warehouse: Warehouse, settings: AttributionSettings, *, segments: bool = True
 ) -> dict[str, ir.Table]:
     """The queries behind :func:`path_frames`: ``paths``, the path table by
-    conversions (most first), then a fixed order of the paths, and
-    ``assists``, its parts stacked (sums per key and segment, time-lag and
-    path-length histograms, time-decay sums, totals)."""
+    conversions (most first), then path, and ``assists``, its parts
+    stacked (sums per key and segment, time-lag and path-length histograms,
+    time-decay sums, totals)."""
     return {
         "paths": _path_table(warehouse, settings),
         "assists": stack(_keyed(warehouse, settings, segments=segments)),
