@@ -122,15 +122,20 @@ def _duckdb_copy(store: Warehouse, folder: Path) -> str:
     return f"duckdb:///{path}"
 
 
+def _store_and_copy(database_url: str, folder: Path) -> Iterator[list[Warehouse]]:
+    """The store and a DuckDB copy of its tables, closed after the test."""
+    store = connect(database_url)
+    duck = connect(_duckdb_copy(store, folder))
+    yield [store, duck]
+    store.close()
+    duck.close()
+
+
 @pytest.fixture
 def warehouses(
     edge_store: Engine, database_url: str, tmp_path: Path
 ) -> Iterator[list[Warehouse]]:
-    store = connect(database_url)
-    duck = connect(_duckdb_copy(store, tmp_path))
-    yield [store, duck]
-    store.close()
-    duck.close()
+    yield from _store_and_copy(database_url, tmp_path)
 
 
 def _converting(warehouse: Warehouse, **options: object) -> dict[str, float]:
@@ -220,11 +225,7 @@ def tie_warehouses(
         )  # fmt: skip
         session.add(_buy("tie"))
         session.commit()
-    store = connect(database_url)
-    duck = connect(_duckdb_copy(store, tmp_path))
-    yield [store, duck]
-    store.close()
-    duck.close()
+    yield from _store_and_copy(database_url, tmp_path)
 
 
 def test_touches_of_one_second_are_ordered_by_state(
@@ -271,11 +272,7 @@ def merge_warehouses(
             session.add(row)
             session.flush()
         session.commit()
-    store = connect(database_url)
-    duck = connect(_duckdb_copy(store, tmp_path))
-    yield [store, duck]
-    store.close()
-    duck.close()
+    yield from _store_and_copy(database_url, tmp_path)
 
 
 def test_path_table_merges_converting_and_non_converting_paths(
