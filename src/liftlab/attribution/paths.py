@@ -191,15 +191,14 @@ def _path_groups(
     value: str | None = None,
 ) -> ir.Table:
     """Journeys (one per ``group``) counted by path: ``path`` (states in
-    time order, runs collapsed with ``collapse_repeats``), ``touches``
-    (before collapsing), ``journeys`` and, with ``value``, the sum of each
-    journey's largest ``value``.
+    time order, runs collapsed with ``collapse_repeats``), ``journeys``
+    and, with ``value``, the sum of each journey's largest ``value``.
 
     DuckDB sorts each journey's list of ``step`` and token integers and
     counts the journeys by their list of tokens; only the distinct lists
-    are turned into strings. Elsewhere each journey's states are joined into a string
-    in time order: PostgreSQL orders the aggregate, SQLite (no ordered
-    aggregates) orders a window over the journey.
+    are turned into strings. Elsewhere each journey's states are joined
+    into a string in time order: PostgreSQL orders the aggregate, SQLite
+    (no ordered aggregates) orders a window over the journey.
     """
     extra = {"value": rows[value].max()} if value else {}
     sums = {"value": _.value.sum()} if value else {}
@@ -217,25 +216,19 @@ def _path_groups(
         names = states.aggregate(names=states.state.collect(order_by=states.token))
         named = lists.cross_join(names)
         path = kept.map(lambda token: named.names[token - 1]).join(SEPARATOR)
-        return named.select(
-            "journeys", *extra, path=path, touches=named.tokens.length()
-        )
+        return named.select("journeys", *extra, path=path)
     if settings.collapse_repeats:
         rows = _with_kept(rows, group)
     keep = rows.kept if settings.collapse_repeats else None
     order = [rows.step, rows.state, rows.touch_id]
     if warehouse.backend.name in ORDERED_AGGREGATES:
         path = rows.state.group_concat(SEPARATOR, where=keep, order_by=order)
-        each = rows.group_by(group).aggregate(path=path, touches=_.count(), **extra)
+        each = rows.group_by(group).aggregate(path=path, **extra)
     else:
         whole = ibis.window(group_by=rows[group], order_by=order, rows=(None, None))
         path = rows.state.group_concat(SEPARATOR, where=keep).over(whole)
-        each = (
-            rows.mutate(path=path)
-            .group_by(group, "path")
-            .aggregate(touches=_.count(), **extra)
-        )
-    return each.group_by("path", "touches").aggregate(journeys=each.count(), **sums)
+        each = rows.mutate(path=path).group_by(group, "path").aggregate(**extra)
+    return each.group_by("path").aggregate(journeys=each.count(), **sums)
 
 
 def _eligible(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
@@ -378,7 +371,7 @@ def _keyed(
 
 
 def _null_paths(warehouse: Warehouse, settings: AttributionSettings) -> ir.Table:
-    """``path, touches, journeys``: each unit's touches after its last
+    """``path, journeys``: each unit's touches after its last
     conversion (all of them if it never converted) within one lookback of
     its last touch, one journey per unit, counted by path.
 
