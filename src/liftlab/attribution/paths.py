@@ -415,13 +415,12 @@ def path_frames(
 ) -> PathFrames:
     """Build the paths in the warehouse and read back their aggregates.
 
-    Two queries, each reading the touches once. The path query joins the
+    Two queries, nothing written to a table. The path query joins the
     conversions to their unit's touches (one range join), counts the
     conversions by path (one sorted list or ordered aggregation per
     conversion) and merges them with the non-converting journeys counted
-    by path; the assists query sums the same join per conversion and key.
-    Each stacks its parts with ``UNION ALL``; nothing is written to a
-    table.
+    by path; the assists query sums the same join per conversion and key,
+    its parts stacked with ``UNION ALL``.
 
     The path table arrives by conversions (most first), then path, in
     batches of ``PATH_BATCH_ROWS`` rows, each coded for the models as it
