@@ -135,6 +135,9 @@ class PathFrames:
         decay: ``state, conversions, value``: time-decay credit.
         totals: ``conversions, value`` of every conversion considered, and
             ``with_path`` (those with an eligible touch).
+
+    ``keys``, ``segments``, ``lags``, ``lengths`` and ``decay`` are ordered
+    by their leading columns, so that every backend gives the same frames.
     """
 
     paths: Paths
@@ -540,26 +543,42 @@ def _frames(paths: Paths, top: pa.Table, result: dict[str, pa.Table]) -> PathFra
         "paths: %d distinct, %d conversions on a path of %d",
         len(paths.lengths), totals["with_path"], totals["conversions"],
     )  # fmt: skip
-    keys = ["dimension", "key", "conversion_type", *SUMS]
-    segments = ["segment_dimension", "segment", "dimension", "key", *SUMS]
+    keys = ["dimension", "key", "conversion_type"]
+    segments = ["segment_dimension", "segment", "dimension", "key"]
+    lags = ["dimension", "key", "bucket"]
     return PathFrames(
         paths=paths,
         top_paths=top.to_pandas(),
-        keys=result["keys"].select(keys).to_pandas(),
-        segments=result["segments"].select(segments).to_pandas()
+        keys=_ordered(result["keys"], [*keys, *SUMS], keys),
+        segments=_ordered(result["segments"], [*segments, *SUMS], segments)
         if "segments" in result
         else pd.DataFrame(),
-        lags=result["lags"]
-        .select(["dimension", "key", "bucket", "conversions"])
-        .rename_columns(["dimension", "key", "days", "conversions"])
-        .to_pandas(),
-        lengths=result["lengths"]
-        .select(["bucket", "conversions"])
-        .rename_columns(["touches", "conversions"])
-        .to_pandas(),
-        decay=result["decay"]
-        .select(["key", "conversions", "value"])
-        .rename_columns(["state", "conversions", "value"])
-        .to_pandas(),
+        lags=_ordered(
+            result["lags"],
+            [*lags, "conversions"],
+            lags,
+            names=["dimension", "key", "days", "conversions"],
+        ),
+        lengths=_ordered(
+            result["lengths"],
+            ["bucket", "conversions"],
+            ["bucket"],
+            names=["touches", "conversions"],
+        ),
+        decay=_ordered(
+            result["decay"],
+            ["key", "conversions", "value"],
+            ["key"],
+            names=["state", "conversions", "value"],
+        ),
         totals=totals,
     )
+
+
+def _ordered(
+    part: pa.Table, columns: list[str], by: list[str], names: list[str] | None = None
+) -> pd.DataFrame:
+    """``columns`` of one part of the assists query, ordered by ``by`` (a
+    database returns groups in no set order) and renamed to ``names``."""
+    ordered = part.select(columns).sort_by([(column, "ascending") for column in by])
+    return ordered.rename_columns(names or columns).to_pandas()
