@@ -180,6 +180,18 @@ def test_duckdb_spills_to_the_system_temporary_folder(tmp_path: Path) -> None:
     assert settings[1] in ("256.0 MiB", "244.1 MiB")
 
 
+def test_releasing_duckdb_memory_keeps_its_cap(tmp_path: Path) -> None:
+    path = tmp_path / "empty.duckdb"
+    duckdb.connect(str(path)).close()
+    cap = "SELECT current_setting('memory_limit')"
+    with connect(f"duckdb:///{path}?memory_limit=256MB") as warehouse:
+        before = warehouse.backend.raw_sql(cap).fetchone()
+        warehouse.backend.raw_sql("SELECT sum(range) FROM range(2000000)").fetchone()
+        warehouse.release_memory()
+        after = warehouse.backend.raw_sql(cap).fetchone()
+    assert after == before
+
+
 def _report_numbers(url: str, engine: Engine, warehouse: Warehouse) -> list[float]:
     """Every number of every flow's report, flattened in a stable order."""
     with Session(engine) as session:

@@ -143,6 +143,18 @@ class Warehouse:
         relation = self.backend.con.sql(self.backend.compile(expr))
         return relation.to_arrow_reader(rows)
 
+    def release_memory(self) -> None:
+        """Give back to the system the memory DuckDB kept after a query.
+
+        DuckDB's allocator keeps what a query freed for reuse, several
+        hundred MB after a large join, and the next query's allocations
+        come on top of it; setting the memory limit again, to the same
+        value, flushes the allocator. The other backends hold a query's
+        memory in a server of their own, or in a capped page cache.
+        """
+        if self.backend.name == "duckdb":
+            self.backend.raw_sql(f"SET memory_limit = '{_memory_limit(self.name)}'")
+
     def flow_statistics(
         self,
         flows: list[str] | None = None,
@@ -424,16 +436,21 @@ def _tune_duckdb(backend: Any, url: str) -> Any:
     a report's memory stays flat as entries grow, and let it spill to the
     system's temporary folder: a read-only file's own folder may not be
     writable."""
+    spill = Path(tempfile.gettempdir()) / "liftlab-duckdb"
+    backend.raw_sql(f"SET memory_limit = '{_memory_limit(url)}'")
+    backend.raw_sql(f"SET temp_directory = '{spill.as_posix()}'")
+    return backend
+
+
+def _memory_limit(url: str) -> str:
+    """DuckDB's memory cap from a warehouse URL, checked."""
     query = parse_qs(urlparse(url).query)
     limit = query.get("memory_limit", [DUCKDB_MEMORY_LIMIT])[0]
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit):
         raise WarehouseError(
             f"warehouse {url}: memory_limit must look like 512MB or 2GB"
         )
-    spill = Path(tempfile.gettempdir()) / "liftlab-duckdb"
-    backend.raw_sql(f"SET memory_limit = '{limit}'")
-    backend.raw_sql(f"SET temp_directory = '{spill.as_posix()}'")
-    return backend
+    return limit
 
 
 def _hide_password(url: str) -> str:

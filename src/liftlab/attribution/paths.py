@@ -431,7 +431,9 @@ def path_frames(
     the whole table, only its codes. The order makes every model's sums,
     and so its credit, the same on every run. The top paths are kept as
     the batches pass, ties by path compared as bytes on every backend (a
-    PostgreSQL database may collate the paths otherwise).
+    PostgreSQL database may collate the paths otherwise). After each query
+    the warehouse gives back what it freed (:meth:`Warehouse.release_memory`),
+    so that what Python holds next does not come on top of it.
 
     Args:
         warehouse: Where the touches and conversions live.
@@ -439,7 +441,7 @@ def path_frames(
         segments: Also sum the assists per customer segment.
         timings: When given, filled with seconds: ``assists`` and
             ``paths``, waiting on each query, and ``path_coding``, coding
-            the path table's batches in Python.
+            the path table's batches in Python and joining them.
     """
     queries = aggregates_queries(warehouse, settings, segments=segments)
     timings = {} if timings is None else timings
@@ -447,6 +449,7 @@ def path_frames(
     start = time.perf_counter()
     parts = split_parts(queries["assists"].to_pyarrow(), PARTS["assists"])
     timings["assists"] = time.perf_counter() - start
+    warehouse.release_memory()
 
     paths, top = _read_paths(warehouse, queries["paths"], settings.top_paths, timings)
     frames = _frames(paths, top, parts)
@@ -499,9 +502,12 @@ def _read_paths(
             )
         leaders = _leading(leaders, batch, top)
         coding += time.perf_counter() - tick
-    timings["path_coding"] = coding
     timings["paths"] = time.perf_counter() - start - coding
-    return Paths.concatenate(blocks), leaders
+    warehouse.release_memory()
+    tick = time.perf_counter()
+    paths = Paths.concatenate(blocks)
+    timings["path_coding"] = coding + time.perf_counter() - tick
+    return paths, leaders
 
 
 def _leading(leaders: pa.Table, batch: pa.RecordBatch, count: int) -> pa.Table:

@@ -196,10 +196,15 @@ class Paths:
         """
         states = tuple(sorted({state for part in parts for state in part.states}))
         index = {state: code for code, state in enumerate(states)}
-        codes = [np.zeros(0, np.int32)]
+        # Each part's codes are mapped straight into the joined array, so
+        # the codes are held twice at most, never three times.
+        codes = np.empty(sum(len(part.codes) for part in parts), np.int32)
+        start = 0
         for part in parts:
             remap = np.array([index[state] for state in part.states], np.int32)
-            codes.append(remap[part.codes])
+            end = start + len(part.codes)
+            np.take(remap, part.codes, out=codes[start:end])
+            start = end
 
         def joined(column: str) -> np.ndarray:
             numbers = (getattr(part, column) for part in parts)
@@ -207,7 +212,7 @@ class Paths:
 
         return cls._from_codes(
             states,
-            np.concatenate(codes),
+            codes,
             np.concatenate([np.zeros(0, np.int64), *(part.lengths for part in parts)]),
             joined("conversions"),
             value=joined("value"),
