@@ -189,7 +189,13 @@ def test_releasing_duckdb_memory_keeps_its_cap(tmp_path: Path) -> None:
         warehouse.backend.raw_sql("SELECT sum(range) FROM range(2000000)").fetchone()
         warehouse.release_memory()
         after = warehouse.backend.raw_sql(cap).fetchone()
+        assert warehouse.memory_limit == "256MB"
     assert after == before
+
+    # SQLite has no allocator of liftlab's to flush: nothing to release.
+    with connect(f"sqlite:///{tmp_path / 'store.db'}") as warehouse:
+        assert warehouse.memory_limit is None
+        warehouse.release_memory()
 
 
 def _report_numbers(url: str, engine: Engine, warehouse: Warehouse) -> list[float]:

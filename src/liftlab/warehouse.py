@@ -106,11 +106,21 @@ class FlowStatistics:
 
 
 class Warehouse:
-    """An Ibis connection holding liftlab's tables."""
+    """An Ibis connection holding liftlab's tables.
 
-    def __init__(self, backend: Any, *, name: str) -> None:
+    Attributes:
+        backend: The Ibis backend.
+        name: The warehouse URL, its password hidden.
+        memory_limit: DuckDB's memory cap as set by :func:`connect`; None
+            for the other backends.
+    """
+
+    def __init__(
+        self, backend: Any, *, name: str, memory_limit: str | None = None
+    ) -> None:
         self.backend = backend
         self.name = name
+        self.memory_limit = memory_limit
 
     def close(self) -> None:
         """Close the connection."""
@@ -152,8 +162,8 @@ class Warehouse:
         value, flushes the allocator. The other backends hold a query's
         memory in a server of their own, or in a capped page cache.
         """
-        if self.backend.name == "duckdb":
-            self.backend.raw_sql(f"SET memory_limit = '{_memory_limit(self.name)}'")
+        if self.memory_limit is not None:
+            self.backend.raw_sql(f"SET memory_limit = '{self.memory_limit}'")
 
     def flow_statistics(
         self,
@@ -400,10 +410,10 @@ def connect(url: str | None = None) -> Warehouse:
             if path != ":memory:" and not Path(path).is_file():
                 raise WarehouseError(f"warehouse {target}: no DuckDB file at {path}")
             backend = ibis.duckdb.connect(path, read_only=path != ":memory:")
-            return Warehouse(_tune_duckdb(backend, target), name=target)
+            return _tuned_duckdb(backend, target)
         if scheme == "parquet":
             backend = _parquet_duckdb(_folder(target.split("?", 1)[0]))
-            return Warehouse(_tune_duckdb(backend, target), name=target)
+            return _tuned_duckdb(backend, target)
         if scheme == "spark":
             return Warehouse(_spark(target), name=target)
         return Warehouse(ibis.connect(target), name=_hide_password(target))
@@ -431,26 +441,21 @@ def _tune_sqlite(backend: Any) -> Any:
     return backend
 
 
-def _tune_duckdb(backend: Any, url: str) -> Any:
+def _tuned_duckdb(backend: Any, url: str) -> Warehouse:
     """Cap DuckDB's memory (``?memory_limit=2GB``; 512MB by default), so that
     a report's memory stays flat as entries grow, and let it spill to the
     system's temporary folder: a read-only file's own folder may not be
     writable."""
-    spill = Path(tempfile.gettempdir()) / "liftlab-duckdb"
-    backend.raw_sql(f"SET memory_limit = '{_memory_limit(url)}'")
-    backend.raw_sql(f"SET temp_directory = '{spill.as_posix()}'")
-    return backend
-
-
-def _memory_limit(url: str) -> str:
-    """DuckDB's memory cap from a warehouse URL, checked."""
     query = parse_qs(urlparse(url).query)
     limit = query.get("memory_limit", [DUCKDB_MEMORY_LIMIT])[0]
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit):
         raise WarehouseError(
             f"warehouse {url}: memory_limit must look like 512MB or 2GB"
         )
-    return limit
+    spill = Path(tempfile.gettempdir()) / "liftlab-duckdb"
+    backend.raw_sql(f"SET memory_limit = '{limit}'")
+    backend.raw_sql(f"SET temp_directory = '{spill.as_posix()}'")
+    return Warehouse(backend, name=url, memory_limit=limit)
 
 
 def _hide_password(url: str) -> str:
