@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ibis
@@ -555,26 +556,26 @@ def _frames(paths: Paths, top: pa.Table, result: dict[str, pa.Table]) -> PathFra
     return PathFrames(
         paths=paths,
         top_paths=top.to_pandas(),
-        keys=_ordered(result["keys"], [*keys, *SUMS], keys),
-        segments=_ordered(result["segments"], [*segments, *SUMS], segments)
+        keys=_ordered(result["keys"], keys, SUMS),
+        segments=_ordered(result["segments"], segments, SUMS)
         if "segments" in result
         else pd.DataFrame(),
         lags=_ordered(
             result["lags"],
-            [*lags, "conversions"],
             lags,
+            ["conversions"],
             names=["dimension", "key", "days", "conversions"],
         ),
         lengths=_ordered(
             result["lengths"],
-            ["bucket", "conversions"],
             ["bucket"],
+            ["conversions"],
             names=["touches", "conversions"],
         ),
         decay=_ordered(
             result["decay"],
-            ["key", "conversions", "value"],
             ["key"],
+            ["conversions", "value"],
             names=["state", "conversions", "value"],
         ),
         totals=totals,
@@ -582,9 +583,14 @@ def _frames(paths: Paths, top: pa.Table, result: dict[str, pa.Table]) -> PathFra
 
 
 def _ordered(
-    part: pa.Table, columns: list[str], by: list[str], names: list[str] | None = None
+    part: pa.Table,
+    by: Sequence[str],
+    rest: Sequence[str],
+    names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """``columns`` of one part of the assists query, ordered by ``by`` (a
-    database returns groups in no set order) and renamed to ``names``."""
+    """Columns ``by`` then ``rest`` of one part of the assists query,
+    ordered by ``by`` (a database returns groups in no set order) and
+    renamed to ``names``."""
+    columns = [*by, *rest]
     ordered = part.select(columns).sort_by([(column, "ascending") for column in by])
-    return ordered.rename_columns(names or columns).to_pandas()
+    return ordered.rename_columns(list(names or columns)).to_pandas()
